@@ -1,0 +1,513 @@
+"""The reactive core: signals, computeds and effects on an explicit Runtime.
+
+Push-pull with versioned nodes. A write pushes cheap marks (DIRTY on direct
+dependents, CHECK further out) and queues effects; nothing is recomputed
+until someone reads. A read pulls: a CHECK node compares the versions it
+recorded for its sources with their current versions, refreshing computed
+sources first, and recomputes only if one differs. Both walks use explicit
+stacks so a 10,000-deep chain never touches Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Node states. Signals are always CLEAN; RUNNING marks a computed whose fn is
+# on the call stack, which is how a cycle is recognised.
+CLEAN = 0
+CHECK = 1
+DIRTY = 2
+RUNNING = 3
+DISPOSED = 4
+
+MAX_FLUSH_ROUNDS = 100
+
+Cleanup = Callable[[], None]
+EffectFn = Callable[[], "Cleanup | None"]
+
+
+class ReactiveError(Exception):
+    """Base class of every error the reactive core raises."""
+
+
+class CycleError(ReactiveError):
+    """A computed read itself, directly or through other computeds."""
+
+
+class WriteInComputedError(ReactiveError):
+    """A signal was written while a computed's fn was running."""
+
+
+class RunawayEffectError(ReactiveError):
+    """Effects kept re-triggering each other past the bounded number of rounds."""
+
+
+class DisposedError(ReactiveError):
+    """A disposed computed was read."""
+
+
+class Scheduler(Protocol):
+    """What the runtime needs from an event loop (asyncio's loop qualifies)."""
+
+    def call_soon_threadsafe(self, callback: Callable[..., object], *args: Any) -> object: ...
+
+
+def _default_equals(a: object, b: object) -> bool:
+    return a is b or bool(a == b)
+
+
+def _describe(kind: str, name: str | None) -> str:
+    return f"{kind} {name!r}" if name else kind
+
+
+class Runtime:
+    """One independent reactive graph. Two runtimes never share state."""
+
+    __slots__ = ("_observer", "_batch_depth", "_computing", "_pending", "_next_id", "_owner", "scheduler")
+
+    def __init__(self, *, scheduler: Scheduler | None = None) -> None:
+        self._observer: Computed[Any] | Effect | None = None
+        self._batch_depth = 0
+        self._computing = 0  # > 0 while any computed fn runs: writes are refused
+        self._pending: list[Effect] = []
+        self._next_id = 0
+        self._owner = threading.get_ident()
+        self.scheduler = scheduler
+
+    # -- public surface -------------------------------------------------
+
+    def signal(
+        self, value: T, *, equals: Callable[[T, T], bool] | None = None, name: str | None = None
+    ) -> Signal[T]:
+        return Signal(self, value, equals, name)
+
+    def computed(
+        self, fn: Callable[[], T], *, equals: Callable[[T, T], bool] | None = None, name: str | None = None
+    ) -> Computed[T]:
+        return Computed(self, fn, equals, name)
+
+    def effect(self, fn: EffectFn, *, name: str | None = None) -> Effect:
+        e = Effect(self, fn, name)
+        try:
+            self._run_effect(e)
+        except BaseException:
+            # An effect that cannot complete its first run never becomes live:
+            # the caller has no handle to dispose it with.
+            e.dispose()
+            raise
+        return e
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth and self._pending:
+                self._flush()
+
+    def untracked(self, fn: Callable[[], R]) -> R:
+        prev = self._observer
+        self._observer = None
+        try:
+            return fn()
+        finally:
+            self._observer = prev
+
+    # -- internals ------------------------------------------------------
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _mark(self, origin: Signal[Any] | Computed[Any]) -> None:
+        """Mark direct dependents DIRTY and everything downstream CHECK."""
+        pending = self._pending
+        stack: list[Computed[Any]] = []
+        for node in origin._subs:
+            state = node._state
+            node._state = DIRTY
+            if state == CLEAN:
+                if node._subs is None:
+                    pending.append(node)
+                else:
+                    stack.append(node)
+        while stack:
+            for node in stack.pop()._subs:
+                if node._state == CLEAN:
+                    node._state = CHECK
+                    if node._subs is None:
+                        pending.append(node)
+                    else:
+                        stack.append(node)
+
+    def _refresh(self, target: Computed[Any]) -> None:
+        """Bring a computed up to date, recomputing only what changed."""
+        stack: list[Computed[Any]] = [target]
+        positions = [0]
+        while stack:
+            node = stack[-1]
+            state = node._state
+            if state == CHECK:
+                sources = node._sources
+                versions = node._versions
+                i = positions[-1]
+                n = len(sources)
+                stale_source: Computed[Any] | None = None
+                while i < n:
+                    src = sources[i]
+                    if src._state != CLEAN:
+                        if src._state != DISPOSED:
+                            stale_source = src  # type: ignore[assignment]
+                        break
+                    if src._version != versions[i]:
+                        break
+                    i += 1
+                if stale_source is not None:
+                    if stale_source._state == RUNNING:
+                        raise CycleError(f"{_describe('computed', stale_source.name)} depends on itself")
+                    positions[-1] = i
+                    stack.append(stale_source)
+                    positions.append(0)
+                    continue
+                if i == n:
+                    node._state = CLEAN
+                    stack.pop()
+                    positions.pop()
+                    continue
+                state = DIRTY
+            if state == DIRTY:
+                self._recompute(node)
+            elif state == RUNNING:
+                raise CycleError(f"{_describe('computed', node.name)} depends on itself")
+            stack.pop()
+            positions.pop()
+
+    def _recompute(self, node: Computed[Any]) -> None:
+        prev = self._observer
+        self._observer = node
+        node._state = RUNNING
+        node._token = self._new_id()
+        node._new_sources = []
+        node._new_versions = []
+        self._computing += 1
+        error: BaseException | None = None
+        try:
+            value = node._fn()
+        except Exception as exc:  # stored and re-raised to every reader
+            error = exc
+        finally:
+            self._computing -= 1
+            self._observer = prev
+        self._adopt_sources(node)
+        node._state = CLEAN
+        if error is not None:
+            node._error = error
+            node._error_tb = error.__traceback__
+            node._version += 1
+        elif node._error is not None or node._version == 0 or not node._same(node._value, value):
+            node._error = None
+            node._value = value
+            node._version += 1
+
+    def _adopt_sources(self, node: Computed[Any] | Effect) -> None:
+        new = node._new_sources
+        old = node._sources
+        node._versions = node._new_versions
+        node._sources = new
+        if new != old:
+            keep = set(new)
+            for src in old:
+                if src not in keep:
+                    src._subs.pop(node, None)
+            if not node._disposed:
+                for src in new:
+                    src._subs[node] = None
+
+    def _sources_changed(self, node: Effect) -> bool:
+        versions = node._versions
+        for i, src in enumerate(node._sources):
+            if src._state != CLEAN:
+                self._refresh(src)  # type: ignore[arg-type]
+            if src._version != versions[i]:
+                return True
+        return False
+
+    def _run_effect(self, e: Effect) -> None:
+        e._state = CLEAN
+        cleanup = e._cleanup
+        if cleanup is not None:
+            e._cleanup = None
+            self.untracked(cleanup)
+        prev = self._observer
+        self._observer = e
+        e._token = self._new_id()
+        e._new_sources = []
+        e._new_versions = []
+        self._batch_depth += 1  # writes made by the body are flushed by our caller
+        try:
+            result = e._fn()
+        finally:
+            self._batch_depth -= 1
+            self._observer = prev
+            self._adopt_sources(e)
+        if e._disposed:
+            if callable(result):
+                self.untracked(result)
+            return
+        if callable(result):
+            e._cleanup = result
+        # The body may have written what it read before it subscribed to it.
+        if e._state == CLEAN:
+            versions = e._versions
+            for i, src in enumerate(e._sources):
+                if src._state != CLEAN or src._version != versions[i]:
+                    e._state = CHECK
+                    self._pending.append(e)
+                    break
+        if not self._batch_depth and self._pending:
+            self._flush()
+
+    def _flush(self) -> None:
+        errors: list[Exception] = []
+        self._batch_depth += 1
+        try:
+            rounds = 0
+            while self._pending:
+                rounds += 1
+                if rounds > MAX_FLUSH_ROUNDS:
+                    names = sorted({_describe("effect", e.name) for e in self._pending})
+                    errors.append(
+                        RunawayEffectError(
+                            f"effects still re-triggering after {MAX_FLUSH_ROUNDS} rounds: {', '.join(names)}"
+                        )
+                    )
+                    break
+                queue = self._pending
+                self._pending = []
+                queue.sort(key=_effect_order)
+                for e in queue:
+                    if e._disposed or e._state == CLEAN:
+                        continue
+                    try:
+                        if e._state == CHECK and not self._sources_changed(e):
+                            e._state = CLEAN
+                            continue
+                        self._run_effect(e)
+                    except Exception as exc:
+                        e._state = CLEAN
+                        errors.append(exc)
+        finally:
+            self._batch_depth -= 1
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ExceptionGroup(f"{len(errors)} effects failed in one flush", errors)
+
+    def _check_write(self, what: str) -> bool:
+        """Return True when the write may proceed on this thread now."""
+        if self._computing:
+            raise WriteInComputedError(f"{what} written while a computed was running; computeds must be pure")
+        return threading.get_ident() == self._owner
+
+
+def _effect_order(e: Effect) -> int:
+    return e._id
+
+
+class Signal(Generic[T]):
+    """A writable value. Reading it inside a computed or effect subscribes."""
+
+    __slots__ = ("_rt", "_value", "_version", "_subs", "_equals", "_token", "name")
+    _state = CLEAN
+
+    def __init__(self, rt: Runtime, value: T, equals: Callable[[T, T], bool] | None, name: str | None) -> None:
+        self._rt = rt
+        self._value = value
+        self._version = 0
+        self._subs: dict[Computed[Any] | Effect, None] = {}
+        self._equals = equals
+        self._token = 0
+        self.name = name
+
+    def get(self) -> T:
+        obs = self._rt._observer
+        if obs is not None and self._token != obs._token:
+            self._token = obs._token
+            obs._new_sources.append(self)
+            obs._new_versions.append(self._version)
+        return self._value
+
+    def peek(self) -> T:
+        return self._value
+
+    def set(self, value: T) -> None:
+        rt = self._rt
+        if not rt._check_write(_describe("signal", self.name)):
+            self._set_from_foreign_thread(value)
+            return
+        old = self._value
+        if old is value:
+            return
+        equals = self._equals
+        if equals is None:
+            if old == value:
+                return
+        elif equals(old, value):
+            return
+        self._value = value
+        self._version += 1
+        if self._subs:
+            rt._mark(self)
+            if not rt._batch_depth:
+                rt._flush()
+
+    def update(self, fn: Callable[[T], T]) -> None:
+        self.set(fn(self._value))
+
+    def _set_from_foreign_thread(self, value: T) -> None:
+        scheduler = self._rt.scheduler
+        if scheduler is None:
+            raise ReactiveError(
+                f"{_describe('signal', self.name)} written from a foreign thread, "
+                "but its runtime has no scheduler to hand the write to"
+            )
+        scheduler.call_soon_threadsafe(self.set, value)
+
+    def __repr__(self) -> str:
+        return f"Signal({self.name or ''}={self._value!r})"
+
+
+class Computed(Generic[T]):
+    """A cached, lazily recomputed value derived from other nodes."""
+
+    __slots__ = (
+        "_rt", "_fn", "_value", "_error", "_error_tb", "_version", "_state", "_subs", "_sources",
+        "_versions", "_new_sources", "_new_versions", "_equals", "_token", "_disposed", "name",
+    )
+
+    def __init__(self, rt: Runtime, fn: Callable[[], T], equals: Callable[[T, T], bool] | None, name: str | None) -> None:
+        if not callable(fn):
+            raise TypeError(f"computed fn must be callable, got {type(fn).__name__}")
+        self._rt = rt
+        self._fn = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._error_tb: Any = None
+        self._version = 0
+        self._state = DIRTY
+        self._subs: dict[Computed[Any] | Effect, None] = {}
+        self._sources: list[Signal[Any] | Computed[Any]] = []
+        self._versions: list[int] = []
+        self._new_sources: list[Signal[Any] | Computed[Any]] = []
+        self._new_versions: list[int] = []
+        self._equals = equals
+        self._token = 0
+        self._disposed = False
+        self.name = name
+
+    def _same(self, old: T, new: T) -> bool:
+        equals = self._equals
+        return old is new or (old == new if equals is None else equals(old, new))
+
+    def get(self) -> T:
+        if self._state != CLEAN:
+            self._validate()
+        obs = self._rt._observer
+        if obs is not None and self._token != obs._token:
+            self._token = obs._token
+            obs._new_sources.append(self)
+            obs._new_versions.append(self._version)
+        if self._error is not None:
+            raise self._error.with_traceback(self._error_tb)
+        return self._value  # type: ignore[no-any-return]
+
+    def peek(self) -> T:
+        if self._state != CLEAN:
+            self._validate()
+        if self._error is not None:
+            raise self._error.with_traceback(self._error_tb)
+        return self._value  # type: ignore[no-any-return]
+
+    def _validate(self) -> None:
+        if self._state == DISPOSED:
+            raise DisposedError(f"{_describe('computed', self.name)} was read after dispose()")
+        if self._state == RUNNING:
+            raise CycleError(f"{_describe('computed', self.name)} depends on itself")
+        self._rt._refresh(self)
+
+    def dispose(self) -> None:
+        if self._disposed:
+            return
+        self._disposed = True
+        for src in self._sources:
+            src._subs.pop(self, None)
+        self._sources = []
+        self._versions = []
+        self._value = None
+        self._error = None
+        self._state = DISPOSED
+        self._version += 1
+        # Dependents must find out: their next read reports the disposal.
+        if self._subs:
+            rt = self._rt
+            rt._mark(self)
+            self._subs = {}
+            if not rt._batch_depth and rt._pending:
+                rt._flush()
+
+    def __repr__(self) -> str:
+        return f"Computed({self.name or ''})"
+
+
+class Effect:
+    """A side effect re-run, once per flush, when what it read changes."""
+
+    __slots__ = (
+        "_rt", "_fn", "_id", "_state", "_sources", "_versions", "_new_sources", "_new_versions",
+        "_cleanup", "_token", "_disposed", "name",
+    )
+    _subs = None  # effects have no dependents; _mark tells them apart by this
+
+    def __init__(self, rt: Runtime, fn: EffectFn, name: str | None) -> None:
+        if not callable(fn):
+            raise TypeError(f"effect fn must be callable, got {type(fn).__name__}")
+        self._rt = rt
+        self._fn = fn
+        self._id = rt._new_id()
+        self._state = DIRTY
+        self._sources: list[Signal[Any] | Computed[Any]] = []
+        self._versions: list[int] = []
+        self._new_sources: list[Signal[Any] | Computed[Any]] = []
+        self._new_versions: list[int] = []
+        self._cleanup: Cleanup | None = None
+        self._token = 0
+        self._disposed = False
+        self.name = name
+
+    @property
+    def disposed(self) -> bool:
+        return self._disposed
+
+    def dispose(self) -> None:
+        if self._disposed:
+            return
+        self._disposed = True
+        for src in self._sources:
+            src._subs.pop(self, None)
+        self._sources = []
+        self._versions = []
+        cleanup = self._cleanup
+        self._cleanup = None
+        if cleanup is not None:
+            self._rt.untracked(cleanup)
+
+    def __repr__(self) -> str:
+        return f"Effect({self.name or ''})"
