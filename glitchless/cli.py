@@ -1,0 +1,53 @@
+"""The `glitchless` command line. Each feature adds its subcommands through a `register` function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit status 2."""
+
+
+def _register_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="show a glitch-free diamond update on the reactive core")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from glitchless.kernel import Runtime
+
+    rt = Runtime()
+    price = rt.signal(10, name="price")
+    qty = rt.signal(2, name="qty")
+    subtotal = rt.computed(lambda: price.get() * qty.get(), name="subtotal")
+    tax = rt.computed(lambda: subtotal.get() // 10, name="tax")
+    rt.effect(lambda: print(f"  effect sees subtotal={subtotal.get()} tax={tax.get()}"), name="receipt")
+    print("set price=20, qty=3 in one batch:")
+    with rt.batch():
+        price.set(20)
+        qty.set(3)
+    print("set qty=3 again (equal write, nothing runs):")
+    qty.set(3)
+    return 0
+
+
+COMMANDS: list[Register] = [_register_demo]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="glitchless", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(sub)
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except UsageError as exc:
+        print(f"glitchless: error: {exc}", file=sys.stderr)
+        return 2
+    return status
