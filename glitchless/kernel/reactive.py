@@ -101,6 +101,8 @@ class Runtime:
             # the caller has no handle to dispose it with.
             e.dispose()
             raise
+        if not self._batch_depth and self._pending:
+            self._flush()
         return e
 
     @contextmanager
@@ -272,8 +274,6 @@ class Runtime:
                     e._state = CHECK
                     self._pending.append(e)
                     break
-        if not self._batch_depth and self._pending:
-            self._flush()
 
     def _flush(self) -> None:
         errors: list[Exception] = []
