@@ -11,8 +11,7 @@ stacks so a 10,000-deep chain never touches Python's recursion limit.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -105,15 +104,8 @@ class Runtime:
             self._flush()
         return e
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        self._batch_depth += 1
-        try:
-            yield
-        finally:
-            self._batch_depth -= 1
-            if not self._batch_depth and self._pending:
-                self._flush()
+    def batch(self) -> _Batch:
+        return _Batch(self)
 
     def untracked(self, fn: Callable[[], R]) -> R:
         prev = self._observer
@@ -311,15 +303,31 @@ class Runtime:
         if errors:
             raise ExceptionGroup(f"{len(errors)} effects failed in one flush", errors)
 
-    def _check_write(self, what: str) -> bool:
-        """Return True when the write may proceed on this thread now."""
-        if self._computing:
-            raise WriteInComputedError(f"{what} written while a computed was running; computeds must be pure")
-        return threading.get_ident() == self._owner
 
 
 def _effect_order(e: Effect) -> int:
     return e._id
+
+
+_thread_id = threading.get_ident
+
+
+class _Batch:
+    """Context manager for Runtime.batch: flushes when the outermost batch exits."""
+
+    __slots__ = ("_rt",)
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    def __enter__(self) -> None:
+        self._rt._batch_depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        rt = self._rt
+        rt._batch_depth -= 1
+        if not rt._batch_depth and rt._pending:
+            rt._flush()
 
 
 class Signal(Generic[T]):
@@ -350,7 +358,11 @@ class Signal(Generic[T]):
 
     def set(self, value: T) -> None:
         rt = self._rt
-        if not rt._check_write(_describe("signal", self.name)):
+        if rt._computing:
+            raise WriteInComputedError(
+                f"{_describe('signal', self.name)} written while a computed was running; computeds must be pure"
+            )
+        if _thread_id() != rt._owner:
             self._set_from_foreign_thread(value)
             return
         old = self._value
