@@ -711,3 +711,102 @@ def test_foreign_thread_write_without_scheduler_is_refused(rt: Runtime) -> None:
     t.join()
     assert len(errors) == 1 and "foreign thread" in str(errors[0])
     assert s.peek() == 0
+
+
+# -- sharper edges found by mutation testing ---------------------------------------------
+
+
+def test_join_whose_branches_all_cut_off_is_not_recomputed(rt: Runtime) -> None:
+    a = rt.signal(1)
+    branches = [rt.computed(lambda k=k: (a.get() + k) // 10) for k in range(3)]  # type: ignore[misc]
+    joins: list[int] = []
+    join = rt.computed(lambda: joins.append(1) or sum(b.get() for b in branches))
+    seen: list[int] = []
+    rt.effect(lambda: seen.append(join.get()))
+    a.set(2)  # every branch keeps its value
+    assert len(joins) == 1 and seen == [0]
+    a.set(8)  # only the last branch changes: (8 + 2) // 10 == 1
+    assert len(joins) == 2 and seen == [0, 1]
+
+
+def test_reads_after_a_nested_computed_recompute_are_still_tracked(rt: Runtime) -> None:
+    a = rt.signal(1)
+    b = rt.signal(10)
+    doubled = rt.computed(lambda: a.get() * 2)
+    seen: list[tuple[int, int]] = []
+    rt.effect(lambda: seen.append((doubled.get(), b.get())))
+    b.set(11)
+    a.set(2)
+    b.set(12)
+    assert seen == [(2, 10), (2, 11), (4, 11), (4, 12)]
+
+
+def test_computed_reading_after_nested_computed_tracks_both(rt: Runtime) -> None:
+    a = rt.signal(1)
+    b = rt.signal(10)
+    inner = rt.computed(lambda: a.get() + 1)
+    outer = rt.computed(lambda: inner.get() + b.get())
+    assert outer.get() == 12
+    b.set(20)
+    assert outer.get() == 22
+
+
+def _counting_effect(rt: Runtime, goal: int) -> Signal[int]:
+    s = rt.signal(0)
+
+    def step() -> None:
+        v = s.get()
+        if v < goal:
+            s.set(v + 1)
+
+    rt.effect(step)
+    return s
+
+
+def test_flush_that_settles_within_the_round_bound_is_not_runaway(rt: Runtime) -> None:
+    from glitchless.kernel.reactive import MAX_FLUSH_ROUNDS
+
+    s = _counting_effect(rt, MAX_FLUSH_ROUNDS)
+    assert s.peek() == MAX_FLUSH_ROUNDS
+
+
+def test_flush_one_round_past_the_bound_is_runaway(rt: Runtime) -> None:
+    from glitchless.kernel.reactive import MAX_FLUSH_ROUNDS
+
+    with pytest.raises(RunawayEffectError, match=f"after {MAX_FLUSH_ROUNDS} rounds"):
+        _counting_effect(rt, MAX_FLUSH_ROUNDS + 1)
+
+
+def test_effects_after_a_disposed_pending_effect_still_run(rt: Runtime) -> None:
+    s = rt.signal(0)
+    log: list[str] = []
+    holder: list[Any] = []
+    rt.effect(lambda: holder[0].dispose() if s.get() else None)
+    holder.append(rt.effect(lambda: log.append(f"victim {s.get()}")))
+    rt.effect(lambda: log.append(f"after {s.get()}"))
+    s.set(1)
+    assert log == ["victim 0", "after 0", "after 1"]
+
+
+def test_error_messages_name_the_node_and_the_problem(rt: Runtime) -> None:
+    holder: list[Computed[int]] = []
+    c = rt.computed(lambda: holder[0].get(), name="loop")
+    holder.append(c)
+    with pytest.raises(CycleError, match=r"^computed 'loop' depends on itself$"):
+        c.get()
+    t = rt.signal(0, name="out")
+    bad = rt.computed(lambda: t.set(1) or 0)
+    with pytest.raises(WriteInComputedError, match=r"^signal 'out' written while a computed was running"):
+        bad.get()
+    unnamed = rt.computed(lambda: 1)
+    unnamed.dispose()
+    with pytest.raises(DisposedError, match=r"^computed was read after dispose\(\)$"):
+        unnamed.get()
+
+
+def test_runaway_error_names_every_effect_still_pending(rt: Runtime) -> None:
+    a = rt.signal(0)
+    b = rt.signal(0)
+    rt.effect(lambda: b.set(a.get() + 1), name="a->b")
+    with pytest.raises(RunawayEffectError, match=r"rounds: effect 'a->b', effect 'b->a'$"):
+        rt.effect(lambda: a.set(b.get() + 1), name="b->a")

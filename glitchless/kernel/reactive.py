@@ -57,10 +57,6 @@ class Scheduler(Protocol):
     def call_soon_threadsafe(self, callback: Callable[..., object], *args: Any) -> object: ...
 
 
-def _default_equals(a: object, b: object) -> bool:
-    return a is b or bool(a == b)
-
-
 def _describe(kind: str, name: str | None) -> str:
     return f"{kind} {name!r}" if name else kind
 
@@ -272,10 +268,12 @@ class Runtime:
         self._batch_depth += 1
         try:
             rounds = 0
+            queue: list[Effect] = []
             while self._pending:
                 rounds += 1
                 if rounds > MAX_FLUSH_ROUNDS:
-                    names = sorted({_describe("effect", e.name) for e in self._pending})
+                    # The loop's members are what ran last and what it re-queued.
+                    names = sorted({_describe("effect", e.name) for e in queue + self._pending})
                     errors.append(
                         RunawayEffectError(
                             f"effects still re-triggering after {MAX_FLUSH_ROUNDS} rounds: {', '.join(names)}"
