@@ -810,3 +810,21 @@ def test_runaway_error_names_every_effect_still_pending(rt: Runtime) -> None:
     rt.effect(lambda: b.set(a.get() + 1), name="a->b")
     with pytest.raises(RunawayEffectError, match=r"rounds: effect 'a->b', effect 'b->a'$"):
         rt.effect(lambda: a.set(b.get() + 1), name="b->a")
+
+
+def test_effect_writing_a_signal_it_no_longer_reads_does_not_rerun(rt: Runtime) -> None:
+    use_b = rt.signal(True)
+    b = rt.signal(0)
+    runs: list[str] = []
+
+    def body() -> None:
+        if use_b.get():
+            runs.append(f"reads b={b.get()}")
+        else:
+            runs.append("writes b")
+            b.set(b.peek() + 1)  # b was a dependency of the previous run only
+
+    rt.effect(body)
+    use_b.set(False)
+    assert runs == ["reads b=0", "writes b"]
+    assert b.peek() == 1

@@ -11,6 +11,7 @@ stacks so a 10,000-deep chain never touches Python's recursion limit.
 from __future__ import annotations
 
 import threading
+from operator import attrgetter
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -184,9 +185,8 @@ class Runtime:
         prev = self._observer
         self._observer = node
         node._state = RUNNING
-        node._token = self._new_id()
-        node._new_sources = []
-        node._new_versions = []
+        self._next_id = node._token = self._next_id + 1
+        node._cursor = 0
         self._computing += 1
         error: BaseException | None = None
         try:
@@ -208,18 +208,23 @@ class Runtime:
             node._version += 1
 
     def _adopt_sources(self, node: Computed[Any] | Effect) -> None:
-        new = node._new_sources
-        old = node._sources
-        node._versions = node._new_versions
-        node._sources = new
-        if new != old:
-            keep = set(new)
-            for src in old:
+        """After a run: drop the sources it no longer read."""
+        sources = node._sources
+        if node._disposed:
+            node._stale.extend(sources)
+            sources.clear()
+            node._versions.clear()
+        elif node._cursor < len(sources):
+            node._stale.extend(sources[node._cursor :])
+            del sources[node._cursor :]
+            del node._versions[node._cursor :]
+        stale = node._stale
+        if stale:
+            keep = set(sources)
+            for src in stale:
                 if src not in keep:
                     src._subs.pop(node, None)
-            if not node._disposed:
-                for src in new:
-                    src._subs[node] = None
+            stale.clear()
 
     def _sources_changed(self, node: Effect) -> bool:
         versions = node._versions
@@ -238,9 +243,8 @@ class Runtime:
             self.untracked(cleanup)
         prev = self._observer
         self._observer = e
-        e._token = self._new_id()
-        e._new_sources = []
-        e._new_versions = []
+        self._next_id = e._token = self._next_id + 1
+        e._cursor = 0
         self._batch_depth += 1  # writes made by the body are flushed by our caller
         try:
             result = e._fn()
@@ -254,14 +258,6 @@ class Runtime:
             return
         if callable(result):
             e._cleanup = result
-        # The body may have written what it read before it subscribed to it.
-        if e._state == CLEAN:
-            versions = e._versions
-            for i, src in enumerate(e._sources):
-                if src._state != CLEAN or src._version != versions[i]:
-                    e._state = CHECK
-                    self._pending.append(e)
-                    break
 
     def _flush(self) -> None:
         errors: list[Exception] = []
@@ -282,12 +278,14 @@ class Runtime:
                     break
                 queue = self._pending
                 self._pending = []
-                queue.sort(key=_effect_order)
+                if len(queue) > 1:
+                    queue.sort(key=_effect_order)
                 for e in queue:
                     if e._disposed or e._state == CLEAN:
                         continue
                     try:
-                        if e._state == CHECK and not self._sources_changed(e):
+                        # DIRTY is checked too: a source the last run dropped may have fired.
+                        if not self._sources_changed(e):
                             e._state = CLEAN
                             continue
                         self._run_effect(e)
@@ -303,8 +301,25 @@ class Runtime:
 
 
 
-def _effect_order(e: Effect) -> int:
-    return e._id
+_effect_order = attrgetter("_id")
+
+
+def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None:
+    """Record a read that differs from the previous run's read at the same position.
+
+    Subscribing at once (not after the run) means a body that writes what it
+    just read is notified like any other writer's reader.
+    """
+    i = obs._cursor
+    sources = obs._sources
+    if i < len(sources):
+        obs._stale.extend(sources[i:])
+        del sources[i:]
+        del obs._versions[i:]
+    sources.append(src)
+    obs._versions.append(src._version)
+    obs._cursor = i + 1
+    src._subs[obs] = None
 
 
 _thread_id = threading.get_ident
@@ -347,8 +362,13 @@ class Signal(Generic[T]):
         obs = self._rt._observer
         if obs is not None and self._token != obs._token:
             self._token = obs._token
-            obs._new_sources.append(self)
-            obs._new_versions.append(self._version)
+            i = obs._cursor
+            sources = obs._sources
+            if i < len(sources) and sources[i] is self:
+                obs._versions[i] = self._version
+                obs._cursor = i + 1
+            else:
+                _link(obs, self)
         return self._value
 
     def peek(self) -> T:
@@ -376,7 +396,7 @@ class Signal(Generic[T]):
         self._version += 1
         if self._subs:
             rt._mark(self)
-            if not rt._batch_depth:
+            if not rt._batch_depth and rt._pending:
                 rt._flush()
 
     def update(self, fn: Callable[[T], T]) -> None:
@@ -400,7 +420,7 @@ class Computed(Generic[T]):
 
     __slots__ = (
         "_rt", "_fn", "_value", "_error", "_error_tb", "_version", "_state", "_subs", "_sources",
-        "_versions", "_new_sources", "_new_versions", "_equals", "_token", "_disposed", "name",
+        "_versions", "_cursor", "_stale", "_equals", "_token", "_disposed", "name",
     )
 
     def __init__(self, rt: Runtime, fn: Callable[[], T], equals: Callable[[T, T], bool] | None, name: str | None) -> None:
@@ -416,8 +436,8 @@ class Computed(Generic[T]):
         self._subs: dict[Computed[Any] | Effect, None] = {}
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[int] = []
-        self._new_sources: list[Signal[Any] | Computed[Any]] = []
-        self._new_versions: list[int] = []
+        self._cursor = 0  # position of the next read in _sources during a run
+        self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
         self._equals = equals
         self._token = 0
         self._disposed = False
@@ -428,13 +448,21 @@ class Computed(Generic[T]):
         return old is new or (old == new if equals is None else equals(old, new))
 
     def get(self) -> T:
-        if self._state != CLEAN:
+        state = self._state
+        if state == DIRTY:
+            self._rt._recompute(self)
+        elif state != CLEAN:
             self._validate()
         obs = self._rt._observer
         if obs is not None and self._token != obs._token:
             self._token = obs._token
-            obs._new_sources.append(self)
-            obs._new_versions.append(self._version)
+            i = obs._cursor
+            sources = obs._sources
+            if i < len(sources) and sources[i] is self:
+                obs._versions[i] = self._version
+                obs._cursor = i + 1
+            else:
+                _link(obs, self)
         if self._error is not None:
             raise self._error.with_traceback(self._error_tb)
         return self._value  # type: ignore[no-any-return]
@@ -481,7 +509,7 @@ class Effect:
     """A side effect re-run, once per flush, when what it read changes."""
 
     __slots__ = (
-        "_rt", "_fn", "_id", "_state", "_sources", "_versions", "_new_sources", "_new_versions",
+        "_rt", "_fn", "_id", "_state", "_sources", "_versions", "_cursor", "_stale",
         "_cleanup", "_token", "_disposed", "name",
     )
     _subs = None  # effects have no dependents; _mark tells them apart by this
@@ -495,8 +523,8 @@ class Effect:
         self._state = DIRTY
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[int] = []
-        self._new_sources: list[Signal[Any] | Computed[Any]] = []
-        self._new_versions: list[int] = []
+        self._cursor = 0  # position of the next read in _sources during a run
+        self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
         self._cleanup: Cleanup | None = None
         self._token = 0
         self._disposed = False
