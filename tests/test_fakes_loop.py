@@ -266,6 +266,38 @@ def test_two_tasks_ready_in_one_tick_run_in_a_seed_dependent_order() -> None:
     assert orders == {"ab", "ba"}
 
 
+def test_callbacks_queued_by_one_origin_keep_asyncio_fifo_order_under_every_seed() -> None:
+    async def main() -> tuple[list[int], str]:
+        loop = asyncio.get_running_loop()
+        plain: list[int] = []
+        for i in range(10):
+            loop.call_soon(plain.append, i)
+        log: list[str] = []
+
+        async def task(name: str) -> None:
+            log.append(name)
+
+        await asyncio.gather(task("a"), task("b"), task("c"))
+        return plain, "".join(log)
+
+    results = [simulate(main, seed=seed) for seed in range(20)]
+    assert all(plain == list(range(10)) for plain, _ in results)
+    assert len({order for _, order in results}) >= 2  # while tasks still interleave
+
+
+def test_clock_timers_due_together_keep_creation_order_inside_simulate() -> None:
+    async def main() -> None:
+        await asyncio.sleep(10)
+
+    for seed in range(10):
+        fired: list[int] = []
+        clock = FakeClock()
+        for i in range(8):
+            clock.call_at(5, fired.append, i)
+        simulate(main, seed=seed, clock=clock)
+        assert fired == list(range(8))
+
+
 def test_same_seed_gives_the_same_order_every_time() -> None:
     assert run_program(3) == run_program(3)
     assert len({run_program(seed) for seed in range(20)}) >= 2
@@ -316,7 +348,7 @@ def test_replayed_choice_out_of_range_is_reported() -> None:
     async def main() -> None:
         await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0))
 
-    with pytest.raises(ValueError, match="only 2 callbacks"):
+    with pytest.raises(ValueError, match="only 2 lanes"):
         simulate(main, chooser=ReplayChooser([5]))
 
 
@@ -325,7 +357,7 @@ def test_chooser_returning_an_invalid_index_is_an_error() -> None:
     async def main() -> None:
         await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0))
 
-    with pytest.raises(ValueError, match="chooser returned 2"):
+    with pytest.raises(ValueError, match="chooser returned 2 for 2 ready lanes"):
         simulate(main, chooser=FunctionChooser(lambda n: n))
 
 
@@ -383,3 +415,27 @@ def test_loop_can_be_used_directly_with_run_until_complete() -> None:
         assert loop.time() == 50.0
     finally:
         loop.close()
+
+
+def test_tasks_started_while_leftovers_unwind_are_cancelled_too() -> None:
+    unwound: list[str] = []
+
+    async def main() -> None:
+        async def child() -> None:
+            try:
+                await asyncio.sleep(100)
+            finally:
+                unwound.append("child")
+
+        async def parent() -> None:
+            try:
+                await asyncio.sleep(100)
+            finally:
+                unwound.append("parent")
+                asyncio.get_running_loop().create_task(child())
+
+        asyncio.create_task(parent())
+        await asyncio.sleep(1)
+
+    simulate(main)
+    assert unwound == ["parent", "child"]

@@ -1,10 +1,11 @@
 """Choice points of the deterministic scheduler.
 
-When several callbacks are ready in the same tick, the loop asks its chooser
-which one runs next: `choose(n)` with `n >= 2` returns an index in
-`range(n)` into the callbacks still waiting, in the order they became ready
-(so always answering 0 reproduces asyncio's own FIFO order). A tick with a
-single ready callback asks nothing.
+When callbacks of several lanes (tasks, or whoever queued plain callbacks;
+see glitchless.fakes.loop) are ready in the same tick, the loop asks its
+chooser which lane runs its next callback: `choose(n)` with `n >= 2` returns
+an index in `range(n)` into those lanes, ordered by when their next callback
+was queued (so always answering 0 reproduces asyncio's own FIFO order). A
+tick with a single ready lane asks nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Protocol
 
 
 class Chooser(Protocol):
-    """Picks which of `n` ready callbacks runs next."""
+    """Picks which of `n` ready lanes runs its next callback."""
 
     def choose(self, n: int) -> int: ...
 
@@ -67,7 +68,7 @@ class ReplayChooser:
         if step < len(self._script):
             index = self._script[step]
             if not 0 <= index < n:
-                raise ValueError(f"replayed choice #{step} is {index}, but only {n} callbacks are ready")
+                raise ValueError(f"replayed choice #{step} is {index}, but only {n} lanes are ready")
         else:
             index = self._then.choose(n)
         self.made.append(index)

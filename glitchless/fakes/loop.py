@@ -6,7 +6,15 @@
   loop jumps the clock straight to the next deadline (its own timers or the
   clock's), so `await asyncio.sleep(86400)` returns at once in wall time.
 * Order is chosen. The callbacks ready in one tick run in an order picked by a
-  Chooser (from a seed by default) instead of first-in-first-out.
+  Chooser (from a seed by default) instead of first-in-first-out, within
+  what asyncio promises: callbacks run in the order they were queued. So
+  ready callbacks are grouped in lanes, each kept in FIFO order, and the
+  chooser picks the lane that goes next. A task's steps are its own lane;
+  any other callback joins the lane of whoever queued it (the running task
+  or callback, or the foreign thread calling `call_soon_threadsafe`). A loop
+  timer is a lane of its own; the FakeClock's timers share one lane. So two
+  tasks woken in the same tick run in either order, while one thread's
+  writes handed over with `call_soon_threadsafe` stay in program order.
 
 Everything else is stock asyncio: tasks, futures, Event, Queue, wait_for,
 timeout, call_soon_threadsafe and executors all work unchanged. I/O is polled
@@ -24,11 +32,13 @@ the loop raises SimulationStalled instead of hanging.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextvars
 import heapq
+import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
@@ -54,6 +64,7 @@ class DeterministicLoop(asyncio.SelectorEventLoop):
     _scheduled: list[asyncio.TimerHandle]
     _stopping: bool
     _timer_cancelled_count: int
+    _thread_id: int | None
 
     def __init__(self, *, chooser: Chooser | None = None, clock: FakeClock | None = None) -> None:
         super().__init__()
@@ -64,6 +75,8 @@ class DeterministicLoop(asyncio.SelectorEventLoop):
         self._task_count = 0
         self._executor_jobs = 0
         self._collecting = True
+        self._lanes: dict[asyncio.Handle, object] = {}
+        self._running_lane: object = None
         self.set_exception_handler(_collect_unhandled)
 
     # -- time -------------------------------------------------------------
@@ -118,6 +131,25 @@ class DeterministicLoop(asyncio.SelectorEventLoop):
 
     # -- the scheduler ----------------------------------------------------
 
+    def _call_soon(
+        self, callback: Callable[..., object], args: Sequence[Any], context: contextvars.Context | None
+    ) -> asyncio.Handle:
+        # As asyncio's, but the handle's lane is known before it is queued,
+        # since another thread may be the one queueing it.
+        handle = asyncio.Handle(callback, args, self, context)
+        self._lanes[handle] = self._lane_for(callback)
+        self._ready.append(handle)
+        return handle
+
+    def _lane_for(self, callback: Callable[..., object]) -> object:
+        """A task's own steps form its lane; any other callback joins the lane of whoever queued it."""
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            return owner
+        if self._running_lane is not None and threading.get_ident() == self._thread_id:
+            return self._running_lane
+        return ("thread", threading.get_ident())
+
     def _run_once(self) -> None:
         self._drop_cancelled_timers()
         self._process_events(self._selector.select(0))  # type: ignore[attr-defined]
@@ -125,36 +157,62 @@ class DeterministicLoop(asyncio.SelectorEventLoop):
             self._advance_or_wait()
 
         # Everything ready now forms this tick: earlier arrivals, then due timers.
-        ready = self._ready
-        batch = [ready.popleft() for _ in range(len(ready))]  # popleft: safe against other threads
+        ready, lanes = self._ready, self._lanes
+        batch: list[tuple[asyncio.Handle, object]] = []
+        for _ in range(len(ready)):  # popleft: safe against other threads appending
+            handle = ready.popleft()
+            batch.append((handle, lanes.pop(handle, handle)))  # I/O callbacks: a lane each
         now = self.clock.now()
         scheduled = self._scheduled
         while scheduled and scheduled[0].when() <= now:
-            handle = heapq.heappop(scheduled)
-            handle._scheduled = False  # type: ignore[attr-defined]
-            batch.append(handle)
+            timer_handle = heapq.heappop(scheduled)
+            timer_handle._scheduled = False  # type: ignore[attr-defined]
+            owner = getattr(timer_handle._callback, "__self__", None)  # type: ignore[attr-defined]
+            batch.append((timer_handle, owner if isinstance(owner, asyncio.Task) else timer_handle))
         while (timer := self.clock._pop_due(now)) is not None:
-            batch.append(asyncio.Handle(timer._callback, timer._args, self, timer._context))
+            # The clock's own timers keep their (deadline, creation) order: one lane.
+            batch.append((asyncio.Handle(timer._callback, timer._args, self, timer._context), self.clock))
         self._run_batch(batch)
 
-    def _run_batch(self, batch: list[asyncio.Handle]) -> None:
+    def _run_batch(self, batch: list[tuple[asyncio.Handle, object]]) -> None:
+        """Run a tick: the chooser picks which lane goes next; each lane runs in FIFO order."""
+        lane_keys: list[object] = []
+        queues: list[deque[tuple[int, asyncio.Handle]]] = []
+        index: dict[object, int] = {}
+        for pos, (handle, lane) in enumerate(batch):
+            li = index.get(lane)
+            if li is None:
+                li = index[lane] = len(lane_keys)
+                lane_keys.append(lane)
+                queues.append(deque())
+            queues[li].append((pos, handle))
+        heads = [(queue[0][0], li) for li, queue in enumerate(queues)]  # in order of arrival
         chooser = self.chooser
         try:
-            while batch:
-                n = len(batch)
-                if n == 1:
-                    handle = batch.pop()
-                else:
-                    i = chooser.choose(n)
-                    if not 0 <= i < n:
-                        raise ValueError(f"chooser returned {i!r} for {n} ready callbacks")
-                    handle = batch.pop(i)
+            while heads:
+                n = len(heads)
+                i = 0 if n == 1 else chooser.choose(n)
+                if not 0 <= i < n:
+                    raise ValueError(f"chooser returned {i!r} for {n} ready lanes")
+                _, li = heads.pop(i)
+                queue = queues[li]
+                _, handle = queue.popleft()
+                if queue:
+                    bisect.insort(heads, (queue[0][0], li))
                 if not handle.cancelled():
-                    handle._run()
+                    self._running_lane = lane_keys[li]
+                    try:
+                        handle._run()
+                    finally:
+                        self._running_lane = None
         except BaseException:
-            # Leave what did not run at the front of the queue so that the loop
-            # can still wind down (cancel tasks, close) after the error.
-            self._ready.extendleft(reversed(batch))
+            # Put back what did not run, in arrival order, so that the loop can
+            # still wind down (cancel tasks, close) after the error.
+            rest = sorted((pos, li) for li, queue in enumerate(queues) for pos, _ in queue)
+            for pos, li in reversed(rest):
+                handle = batch[pos][0]
+                self._lanes[handle] = lane_keys[li]
+                self._ready.appendleft(handle)
             raise
 
     def _drop_cancelled_timers(self) -> None:
@@ -197,18 +255,23 @@ class DeterministicLoop(asyncio.SelectorEventLoop):
     # -- shutdown ---------------------------------------------------------
 
     def _cancel_leftover_tasks(self) -> None:
-        """Cancel the tasks still running, in creation order, and let them unwind."""
-        leftovers = self.live_tasks()
-        if not leftovers:
-            return
-        for task in leftovers:
-            task.cancel()
-        self.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
-        for task in leftovers:
-            if not task.cancelled() and task.exception() is not None:
-                self.call_exception_handler(
-                    {"message": "exception while cancelling a leftover task", "exception": task.exception(), "task": task}
-                )
+        """Cancel the tasks still running, in creation order, and let them unwind.
+
+        Tasks started while others unwind are cancelled in further rounds.
+        """
+        for _ in range(100):
+            leftovers = self.live_tasks()
+            if not leftovers:
+                return
+            for task in leftovers:
+                task.cancel()
+            self.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            for task in leftovers:
+                if not task.cancelled() and task.exception() is not None:
+                    self.call_exception_handler(
+                        {"message": "exception while cancelling a leftover task", "exception": task.exception(), "task": task}
+                    )
+        raise RuntimeError("tasks kept starting new tasks while the simulation was shutting down")
 
 
 def _collect_unhandled(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
