@@ -439,3 +439,17 @@ def test_tasks_started_while_leftovers_unwind_are_cancelled_too() -> None:
 
     simulate(main)
     assert unwound == ["parent", "child"]
+
+
+def test_identical_timers_due_together_are_separate_lanes() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        for _ in range(3):  # equal deadlines, callbacks and args: equal TimerHandles
+            loop.call_at(5, int)
+        loop.call_at(6, done.set)
+        await done.wait()
+
+    recorder = ReplayChooser()
+    simulate(main, chooser=recorder)
+    assert recorder.arities[:2] == [3, 2]  # the tick at t=5 chooses among three lanes

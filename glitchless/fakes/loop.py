@@ -168,7 +168,8 @@ class DeterministicLoop(asyncio.SelectorEventLoop):
             timer_handle = heapq.heappop(scheduled)
             timer_handle._scheduled = False  # type: ignore[attr-defined]
             owner = getattr(timer_handle._callback, "__self__", None)  # type: ignore[attr-defined]
-            batch.append((timer_handle, owner if isinstance(owner, asyncio.Task) else timer_handle))
+            # A lane of its own (by identity: TimerHandle compares by value).
+            batch.append((timer_handle, owner if isinstance(owner, asyncio.Task) else ("timer", id(timer_handle))))
         while (timer := self.clock._pop_due(now)) is not None:
             # The clock's own timers keep their (deadline, creation) order: one lane.
             batch.append((asyncio.Handle(timer._callback, timer._args, self, timer._context), self.clock))
