@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -244,12 +246,15 @@ def run(seed):
 """
 
 
-def run_program(seed: int) -> str:
-    namespace: dict[str, object] = {}
+def load_program() -> Callable[[], Coroutine[Any, Any, str]]:
+    """PROGRAM's `main`, run in this process."""
+    namespace: dict[str, Any] = {}
     exec(PROGRAM, namespace)
-    result = namespace["run"](seed)  # type: ignore[operator]
-    assert isinstance(result, str)
-    return result
+    return cast(Callable[[], Coroutine[Any, Any, str]], namespace["main"])
+
+
+def run_program(seed: int) -> str:
+    return simulate(load_program(), seed=seed)
 
 
 def test_two_tasks_ready_in_one_tick_run_in_a_seed_dependent_order() -> None:
@@ -332,14 +337,12 @@ def test_fifo_chooser_reproduces_stock_asyncio_order() -> None:
 
 def test_replay_chooser_replays_a_recorded_schedule() -> None:
     recorder = ReplayChooser(then=SeededChooser(7))
-    namespace: dict[str, object] = {}
-    exec(PROGRAM, namespace)
-    main = namespace["main"]
-    original = simulate(main, chooser=recorder)  # type: ignore[arg-type]
+    main = load_program()
+    original = simulate(main, chooser=recorder)
     assert original == run_program(7)
     assert recorder.made and all(0 <= c < n for c, n in zip(recorder.made, recorder.arities))
     replayer = ReplayChooser(recorder.made, then=FunctionChooser(lambda n: pytest.fail("ran past the recording")))
-    assert simulate(main, chooser=replayer) == original  # type: ignore[arg-type]
+    assert simulate(main, chooser=replayer) == original
     assert replayer.made == recorder.made
 
 
@@ -399,13 +402,11 @@ def test_explore_visits_every_schedule_exactly_once_and_finds_a_lost_update() ->
 @settings(max_examples=50, deadline=None)
 @given(st.data())
 def test_hypothesis_can_drive_the_choice_points(data: st.DataObject) -> None:
-    namespace: dict[str, object] = {}
-    exec(PROGRAM, namespace)
-    main = namespace["main"]
+    main = load_program()
     drawn = ReplayChooser(then=FunctionChooser(lambda n: data.draw(st.integers(0, n - 1))))
-    result = simulate(main, chooser=drawn)  # type: ignore[arg-type]
+    result = simulate(main, chooser=drawn)
     assert sorted(result.split()) == sorted(f"{n}{s}" for n in "abcd" for s in range(3))
-    assert simulate(main, chooser=ReplayChooser(drawn.made)) == result  # type: ignore[arg-type]
+    assert simulate(main, chooser=ReplayChooser(drawn.made)) == result
 
 
 def test_loop_can_be_used_directly_with_run_until_complete() -> None:

@@ -169,7 +169,9 @@ def test_logger_records_levels_messages_fields_and_virtual_time() -> None:
     assert (log.records[1].t, log.records[1].fields) == (3.0, {"attempt": 2})
     log.clear()
     assert log.records == []
-    assert Logger().records == [] and (Logger().log("info", "x") is None)
+    unclocked = Logger()
+    unclocked.warning("no clock")
+    assert unclocked.records[0].t is None
 
 
 def test_event_collector_records_topics_and_filters_by_glob() -> None:
@@ -185,3 +187,43 @@ def test_event_collector_records_topics_and_filters_by_glob() -> None:
     assert events.events[1].t == 1.0
     events.clear()
     assert events.of("*") == []
+
+
+def test_vault_rotation_drives_an_async_reconnect_over_a_simulated_month_without_expired_keys() -> None:
+    from glitchless.kernel import Runtime
+
+    clock = FakeClock()
+    vault = Vault(clock, validity=25 * HOUR)
+    vault.put(KEY, "sk-initial-0000-prod-live")
+    log = Logger(clock)
+
+    async def main() -> tuple[int, float]:
+        rt = Runtime(scheduler=asyncio.get_running_loop())
+        key = rt.signal(vault.get(KEY).value, name="api_key")
+        vault.on_rotate(lambda secret: key.set(secret.value))
+        vault.rotate_every(KEY, 24 * HOUR)
+        held: list[str] = []
+        max_stale = 0.0
+
+        async def reconnect() -> None:
+            value = key.get()
+            await asyncio.sleep(2)  # the handshake takes virtual time
+            held.append(value)
+            log.info(f"connected with {value[:4]}****{value[-4:]}")
+
+        async def audit() -> None:
+            nonlocal max_stale
+            for _ in range(30 * 24):
+                await asyncio.sleep(HOUR)
+                if held and not vault.is_valid(KEY, held[-1]):
+                    max_stale = max(max_stale, HOUR)
+
+        rt.effect(reconnect, name="db-client")
+        await audit()
+        return len(held), max_stale
+
+    reconnects, max_stale = simulate(main, seed=1, clock=clock)
+    assert clock.now() == 30 * 24 * HOUR
+    assert reconnects == 1 + 29  # boot, then one per rotation (the 30th falls at the very end)
+    assert max_stale == 0.0
+    assert log.messages()[:2] == ["connected with sk-i****live", "connected with sk-r****live"]
