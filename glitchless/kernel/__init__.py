@@ -1,5 +1,6 @@
 """glitchless.kernel: a small glitch-free reactive core on an explicit Runtime."""
 
+from glitchless.kernel.async_effect import AsyncEffect, AsyncScheduler, is_stale
 from glitchless.kernel.reactive import (
     Computed,
     CycleError,
@@ -14,6 +15,8 @@ from glitchless.kernel.reactive import (
 )
 
 __all__ = [
+    "AsyncEffect",
+    "AsyncScheduler",
     "Computed",
     "CycleError",
     "DisposedError",
@@ -24,4 +27,5 @@ __all__ = [
     "Scheduler",
     "Signal",
     "WriteInComputedError",
+    "is_stale",
 ]

@@ -10,10 +10,14 @@ stacks so a 10,000-deep chain never touches Python's recursion limit.
 
 from __future__ import annotations
 
+import inspect
 import threading
-from operator import attrgetter
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
+
+if TYPE_CHECKING:
+    from glitchless.kernel.async_effect import AsyncEffect, AsyncEffectFn
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,8 +92,22 @@ class Runtime:
     ) -> Computed[T]:
         return Computed(self, fn, equals, name)
 
-    def effect(self, fn: EffectFn, *, name: str | None = None) -> Effect:
-        e = Effect(self, fn, name)
+    @overload
+    def effect(
+        self, fn: AsyncEffectFn, *, name: str | None = None, cancel_on_supersede: bool = False
+    ) -> AsyncEffect: ...
+    @overload
+    def effect(self, fn: EffectFn, *, name: str | None = None) -> Effect: ...
+    def effect(
+        self, fn: EffectFn | AsyncEffectFn, *, name: str | None = None, cancel_on_supersede: bool = False
+    ) -> Effect | AsyncEffect:
+        if inspect.iscoroutinefunction(fn):  # an async def body runs as tasks on the scheduler
+            from glitchless.kernel.async_effect import AsyncEffect
+
+            return AsyncEffect(self, cast("AsyncEffectFn", fn), name=name, cancel_on_supersede=cancel_on_supersede)
+        if cancel_on_supersede:
+            raise TypeError("cancel_on_supersede applies to async effects only")
+        e = Effect(self, cast(EffectFn, fn), name)
         try:
             self._run_effect(e)
         except BaseException:
