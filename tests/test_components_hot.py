@@ -12,6 +12,7 @@ from glitchless.kernel import (
     InstanceSpec,
     Kernel,
     MissingProviderError,
+    Requires,
     UnknownComponentError,
     component,
     computed,
@@ -384,3 +385,69 @@ def test_dependents_follow_an_updated_provider_in_one_batched_rerun() -> None:
     k.hot_add(User)
     k.hot_update(SearchV2)
     assert k.instance("user").versions == ["1.0", "2.0"]
+
+
+def test_reinstalled_subscriber_keeps_its_place_in_delivery_order() -> None:
+    @component("early")
+    class Early(Component):
+        @subscribe("tick")
+        def on(self, topic: str, data: Any) -> None:
+            EVENTS.append("early")
+
+    @component("late")
+    class Late(Component):
+        @subscribe("tick")
+        def on(self, topic: str, data: Any) -> None:
+            EVENTS.append("late")
+
+    k = Kernel()
+    k.instantiate(Early)
+    k.instantiate(Late)
+    k.boot()
+    k.hot_update(Early)
+    k.restore(k.snapshot())
+    k.publish("tick")
+    assert EVENTS == ["early", "late"]
+
+
+def test_all_requirement_never_includes_the_component_itself() -> None:
+    @component("fanout", provides=["ISearch"], requires={"others": Requires.all("ISearch")})
+    class Fanout(Component):
+        pass
+
+    k = search_kernel()
+    k.hot_add(Fanout)
+    assert k.instance("fanout").ctx.use("others") == (k.instance("search"),)
+
+
+def test_teardown_disposes_effects_runs_cleanups_and_deactivates_even_when_a_hook_fails() -> None:
+    log: list[str] = []
+
+    @component("res")
+    class Res(Component):
+        def activate(self) -> None:
+            self.n = self.ctx.signal(0, name="n")
+            self.ctx.effect(lambda: log.append(f"extra {self.n.get()}"))
+
+        @effect
+        def open(self) -> Any:
+            n = self.n.get()
+            log.append(f"open {n}")
+            return lambda: log.append(f"close {n}")
+
+        def deactivate(self) -> None:
+            log.append("deactivate")
+            raise RuntimeError("deactivate failed")
+
+    k = Kernel()
+    k.instantiate(Res)
+    k.boot()
+    res = k.instance("res")
+    res.n.set(1)
+    with pytest.raises(RuntimeError, match="deactivate failed"):
+        k.hot_remove("res")
+    assert log == ["extra 0", "open 0", "extra 1", "close 0", "open 1", "close 1", "deactivate"]
+    res.n.set(2)  # nothing of the removed instance runs any more
+    assert log[-1] == "deactivate" and k.names() == []
+    k.hot_add(Res)  # and the name is free again
+    assert k.names() == ["res"]
