@@ -38,17 +38,14 @@ def _assign(tree: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any
     return new
 
 
-def _related(a: str, b: str) -> bool:
-    """True when one key is the other or lies under it."""
-    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
-
-
 @component("config", version="1.0", provides=["IConfig"], properties={"defaults": {}})
 class Config(Component):
     """Dotted keys over a nested dict, one signal per key read.
 
-    Writing `a.b` updates the signals of `a.b`, of keys under it and of its ancestors (a subtree
-    read of `a` must see it); `a.c` is not touched, so its readers do not re-run.
+    A write re-derives every key's value from the new tree; equality cut-off then leaves the
+    signals whose value did not change alone. Writing `a.b` thus re-runs readers of `a.b`, of
+    changed keys under it and of its ancestors (a subtree read of `a` sees it), never of `a.c`,
+    whose subtree the copy-on-write tree shares unchanged.
     """
 
     def activate(self) -> None:
@@ -69,8 +66,7 @@ class Config(Component):
         self._tree = _assign(self._tree, _check_key(key), copy.deepcopy(value))
         with self.ctx.rt.batch():
             for k, sig in self._signals.items():
-                if _related(k, key):
-                    sig.set(_lookup(self._tree, k))
+                sig.set(_lookup(self._tree, k))
 
     def snapshot(self) -> dict[str, Any]:
         return self._tree
