@@ -161,6 +161,8 @@ def test_storage_is_scoped_per_instance_and_survives_a_storage_update() -> None:
     assert k.invoke("tenant.keys", {"target": "globex"}) == []
     k.hot_update(Storage)
     assert k.invoke("tenant.get", {"target": "acme", "key": "secret"}) == 1
+    k.invoke("tenant.put", {"target": "acme", "key": "later", "value": 2})  # lands in the new instance
+    assert k.instance("storage").spaces[("tenant", "acme")] == {"secret": 1, "later": 2}
 
 
 def test_logger_records_source_and_fake_clock_time_never_the_wall_clock() -> None:

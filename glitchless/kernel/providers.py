@@ -103,19 +103,24 @@ class Credentials(Component):
 class ScopedStorage:
     """A consumer's key-value space inside the storage provider."""
 
-    data: dict[str, Any]
+    storage: Storage
+    scope: tuple[str, str]
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        return self.storage.spaces.setdefault(self.scope, {})
 
     def get(self, key: str, default: Any = None) -> Any:
-        return copy.deepcopy(self.data.get(key, default))
+        return copy.deepcopy(self._data.get(key, default))
 
     def set(self, key: str, value: Any) -> None:
-        self.data[key] = copy.deepcopy(value)
+        self._data[key] = copy.deepcopy(value)
 
     def delete(self, key: str) -> None:
-        self.data.pop(key, None)
+        self._data.pop(key, None)
 
     def keys(self) -> list[str]:
-        return sorted(self.data)
+        return sorted(self._data)
 
 
 @component("storage", version="1.0", provides=["IStorage"])
@@ -124,7 +129,7 @@ class Storage(Component):
         self.spaces: dict[tuple[str, str], dict[str, Any]] = {}
 
     def for_consumer(self, consumer: Context) -> ScopedStorage:
-        return ScopedStorage(self.spaces.setdefault((consumer.factory, consumer.scope), {}))
+        return ScopedStorage(self, (consumer.factory, consumer.scope))
 
 
 @dataclass(frozen=True)
