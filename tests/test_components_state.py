@@ -208,12 +208,12 @@ def test_restore_with_unknown_names_or_before_boot_is_refused_and_changes_nothin
 
 def test_restore_with_a_malformed_state_rolls_every_instance_back() -> None:
     k = build()
-    k.invoke("counter.inc")
     k.invoke("search.index_doc", {"id": "a", "text": "python"})
-    with pytest.raises(ActivationError, match="replacing 'counter'.*must be a dict of attributes.*rolled back"):
-        k.restore({"search": {"index": {}, "queries": 0}, "counter": ["not", "a", "dict"]})
+    k.invoke("vault.put", {"key": "x", "value": 1})
+    with pytest.raises(ActivationError, match="activating 'vault'.*must be a dict of attributes.*rolled back: vault, search$"):
+        k.restore({"search": {"index": {}, "queries": 0}, "vault": ["not", "a", "dict"]})
     assert k.invoke("search.search", {"query": "py"}) == ["a"]
-    assert k.invoke("counter.inc") == (2, 4)
+    assert k.invoke("vault.get", {"key": "x"}) == 1
 
 
 def test_failed_boot_with_state_leaves_kernel_unbooted_and_bootable() -> None:
