@@ -452,3 +452,83 @@ def test_teardown_disposes_effects_runs_cleanups_and_deactivates_even_when_a_hoo
     assert log[-1] == "deactivate" and k.names() == []
     k.hot_add(Res)  # and the name is free again
     assert k.names() == ["res"]
+
+
+@component("fussy", requires={"search": Requires.all("ISearch")})
+class Fussy(Component):
+    @effect
+    def insist(self) -> None:
+        if len(self.ctx.use("search")) > 1:
+            raise RuntimeError("fussy wants one search")
+
+
+def test_a_dependents_effect_failing_after_a_hot_add_leaves_the_add_committed_and_the_kernel_usable() -> None:
+    k = search_kernel()
+    k.hot_add(Fussy)
+    with pytest.raises(RuntimeError, match="fussy wants one search"):
+        k.hot_add(InstanceSpec(SearchV1, "search-two"))  # committed; the dependent's error surfaces after
+    assert "search-two" in k.names()
+    k.hot_remove("search-two")  # the kernel knows about it, so it can take it out again
+    assert k.names() == ["search", "fussy"]
+
+
+def test_a_failing_effect_rerun_during_boot_leaves_a_booted_kernel() -> None:
+    @component("level", provides=["ILevel"])
+    class Level(Component):
+        def __init__(self) -> None:
+            self.value = self.ctx.signal(0, name="value")
+
+    @component("a-watcher", requires={"level": "ILevel"})
+    class Watcher(Component):
+        @effect
+        def check(self) -> None:
+            if self.ctx.use("level").value.get() > 0:
+                raise RuntimeError("level too high")
+
+    @component("bumper", requires={"level": "ILevel"})
+    class Bumper(Component):
+        def activate(self) -> None:
+            self.ctx.use("level").value.set(1)  # re-runs a-watcher in boot's flush, after commit
+
+    k = Kernel()
+    for f in [Level, Watcher, Bumper]:
+        k.instantiate(f)
+    with pytest.raises(RuntimeError, match="level too high"):
+        k.boot()
+    assert k.booted and k.names() == ["level", "a-watcher", "bumper"]
+    k.shutdown()
+    assert not k.booted and k.names() == []
+
+
+def test_shutdown_with_a_failing_deactivate_still_shuts_down() -> None:
+    @component("sticky")
+    class Sticky(Component):
+        def deactivate(self) -> None:
+            raise RuntimeError("sticky")
+
+    k = Kernel()
+    k.instantiate(Sticky)
+    k.boot()
+    with pytest.raises(RuntimeError, match="sticky"):
+        k.shutdown()
+    assert not k.booted and k.names() == []
+    k.boot()
+    assert k.names() == ["sticky"]
+
+
+def test_deactivate_runs_only_after_a_completed_activate() -> None:
+    calls: list[str] = []
+
+    @component("half")
+    class Half(Component):
+        def activate(self) -> None:
+            calls.append("activate")
+            raise RuntimeError("half way")
+
+        def deactivate(self) -> None:
+            calls.append("deactivate")
+
+    k = core_kernel()
+    with pytest.raises(ActivationError, match="half way"):
+        k.hot_add(Half)
+    assert calls == ["activate"] and k.names() == ["core-app"]

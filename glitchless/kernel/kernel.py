@@ -12,12 +12,11 @@ import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from heapq import heapify, heappop, heappush
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from glitchless.kernel.bus import Bus, Policy, raise_all
-from glitchless.kernel.components import ComponentMeta, Requires, check_name, meta_of
+from glitchless.kernel.components import Requires, check_name, meta_of
 from glitchless.kernel.errors import (
     ActivationError,
     ComponentError,
@@ -140,14 +139,13 @@ class Kernel:
             raise ComponentError("the kernel is already booted")
         self._check_known(state or {})
         order = self._plan(self._specs)
-        self._transition(dict(self._specs), order, state or {})
-        self.booted = True
+        self._transition(dict(self._specs), order, state or {}, commit=lambda: setattr(self, "booted", True))
         return order
 
     def shutdown(self) -> None:
         """Tear every instance down, consumers first. Declarations stay, so boot() starts them again."""
-        self._teardown_all(list(self._live))
         self.booted = False
+        self._teardown_all(list(self._live))
 
     def hot_add(self, *items: type[Any] | InstanceSpec) -> list[str]:
         """Add and activate instances (one or a bundle) in requirement order; all or nothing."""
@@ -291,7 +289,13 @@ class Kernel:
 
     # -- building and tearing down instances ---------------------------------------------
 
-    def _transition(self, specs: dict[str, InstanceSpec], names: list[str], states: Mapping[str, Any]) -> None:
+    def _transition(
+        self,
+        specs: dict[str, InstanceSpec],
+        names: list[str],
+        states: Mapping[str, Any],
+        commit: Callable[[], None] = lambda: None,
+    ) -> None:
         """Move to configuration `specs` by (re)building `names` in order; all or nothing.
 
         Each gets `states[name]` if given, else a rebuilt one its own snapshot, a new one nothing.
@@ -304,9 +308,10 @@ class Kernel:
                 done.append(name)
                 old, snap = before.get(name, (None, _NO_STATE))
                 try:
-                    if old is not None:
+                    if old is None:
+                        self._slots += 1
+                    else:
                         raise_all(self._teardown(old), f"teardowns of {name!r}")
-                    self._slots += old is None
                     self._install(specs[name], states.get(name, snap), self._slots if old is None else old._slot)
                 except Exception as exc:
                     meta = meta_of(specs[name].factory)
@@ -316,7 +321,12 @@ class Kernel:
                     )
                     failure.__cause__ = exc
                     break
-            if failure is not None:
+            if failure is None:
+                # Committed before the batch flushes: a dependent's effect failing in that flush is
+                # its own error, raised after, and must find the kernel already in the new configuration.
+                self._specs = specs
+                commit()
+            else:
                 for name in reversed(done):
                     if name in self._live:
                         _note(failure, self._teardown(self._live[name]))
@@ -325,7 +335,6 @@ class Kernel:
                         self._install(old._spec, snap, old._slot)
         if failure is not None:
             raise failure
-        self._specs = specs
 
     def _install(self, spec: InstanceSpec, state: Any, slot: int) -> Context:
         ctx = Context(self, spec, slot)
@@ -340,8 +349,8 @@ class Kernel:
             for attr in meta.computeds:
                 ctx._computeds[attr] = rt.computed(partial(getattr(factory, attr).fn, obj), name=f"{name}.{attr}")
             if callable(getattr(obj, "activate", None)):
-                ctx._activated = True
                 obj.activate()
+            ctx._activated = True  # deactivate() only pairs with an activate() that completed
             if state is not _NO_STATE:
                 self._restore(ctx, state)
             for attr in meta.effects:  # after restore: a first run must already see the restored state
