@@ -89,6 +89,9 @@ def test_cyclic_requirements_are_refused_naming_the_cycle_and_nothing_activates(
     with pytest.raises(CyclicRequirementError, match="a -> b -> c -> a"):
         k.boot()
     assert ACTIVATED == [] and k.names() == []
+    k.instantiate(recorder("c2", provides=["IC"]))
+    k.hot_remove("c")  # replacing one member breaks the cycle; the rest then boots
+    assert k.boot() == ["c2", "b", "a", "free"]
 
 
 def test_a_component_is_never_injected_into_itself() -> None:
