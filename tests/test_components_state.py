@@ -74,7 +74,7 @@ class Pricing(Component):
 
     @operation
     def quote(self, params: dict[str, Any]) -> float:
-        return round(params["amount"] * (1 + self.rate()), 6)
+        return round(float(params["amount"]) * (1 + self.rate()), 6)
 
     @operation
     def set_rate(self, params: dict[str, Any]) -> None:

@@ -187,7 +187,8 @@ class Kernel:
         order = [n for n in self._plan(planned) if n in names]
         if self.booted:
             self._transition(planned, order, {})
-        self._specs = planned
+        else:
+            self._specs = planned
         return order
 
     def snapshot(self) -> dict[str, Any]:
