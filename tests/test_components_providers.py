@@ -72,7 +72,9 @@ def test_subtree_reads_are_copies_so_callers_cannot_corrupt_config() -> None:
     k = config_kernel()
     cfg = k.instance("config")
     cfg.get("a.b")["c"] = 999
-    assert cfg.get("a.b.c") == 1
+    cfg.set("a.list", [1])
+    cfg.get("a.list").append(2)
+    assert cfg.get("a.b.c") == 1 and cfg.get("a.list") == [1]
 
 
 def test_bad_config_key_is_a_clear_error_and_config_still_works() -> None:

@@ -65,9 +65,6 @@ class Bus:
         self._policies: dict[str, Policy] = {}
         self._routes: dict[str, _Route] = {}
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Bus:
-        return self  # a service, never part of a component's state
-
     # -- registration (the kernel calls these as instances come and go) ----------------
 
     def subscribe(self, owner: str, pattern: str, handler: Handler, order: tuple[int, int]) -> None:

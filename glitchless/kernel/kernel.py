@@ -78,11 +78,11 @@ class Context:
         return value
 
     def signal(self, value: T, *, name: str = "") -> Signal[T]:
-        return self.rt.signal(value, name=f"{self.name}.{name}")
+        return self.rt.signal(value, name=f"{self.name}.{name}" if name else self.name)
 
     def effect(self, fn: EffectFn, *, name: str = "") -> Effect:
         """An effect disposed with this instance. It runs at once, so before any restore."""
-        node = self.rt.effect(fn, name=f"{self.name}.{name}")
+        node = self.rt.effect(fn, name=f"{self.name}.{name}" if name else self.name)
         self._effects.append(node)
         return node
 

@@ -60,7 +60,7 @@ class Config(Component):
         value = sig.get()
         if value is _MISSING:
             return default
-        return copy.deepcopy(value) if isinstance(value, dict) else value
+        return copy.deepcopy(value)  # readers may mutate what they get; the tree must not change under them
 
     def set(self, key: str, value: Any) -> None:
         self._tree = _assign(self._tree, _check_key(key), copy.deepcopy(value))
