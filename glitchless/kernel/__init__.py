@@ -1,6 +1,40 @@
-"""glitchless.kernel: a small glitch-free reactive core on an explicit Runtime."""
+"""glitchless.kernel: a small glitch-free reactive core on an explicit Runtime, and components on top."""
 
 from glitchless.kernel.async_effect import AsyncEffect, AsyncScheduler, is_stale
+from glitchless.kernel.bus import Bus, Policy
+from glitchless.kernel.components import (
+    Component,
+    ComponentMeta,
+    ComputedMethod,
+    Requires,
+    component,
+    computed,
+    effect,
+    meta_of,
+    operation,
+    subscribe,
+)
+from glitchless.kernel.errors import (
+    ActivationError,
+    ComponentError,
+    CyclicRequirementError,
+    MissingProviderError,
+    PolicyDeniedError,
+    UnknownComponentError,
+    UnknownOperationError,
+    UnknownTargetError,
+)
+from glitchless.kernel.kernel import Context, InstanceSpec, Kernel
+from glitchless.kernel.providers import (
+    Config,
+    Credentials,
+    Logger,
+    LogRecord,
+    ScopedCredentials,
+    ScopedLogger,
+    ScopedStorage,
+    Storage,
+)
 from glitchless.kernel.reactive import (
     Computed,
     CycleError,
@@ -15,17 +49,48 @@ from glitchless.kernel.reactive import (
 )
 
 __all__ = [
+    "ActivationError",
     "AsyncEffect",
     "AsyncScheduler",
+    "Bus",
+    "Component",
+    "ComponentError",
+    "ComponentMeta",
     "Computed",
+    "ComputedMethod",
+    "Config",
+    "Context",
+    "Credentials",
     "CycleError",
+    "CyclicRequirementError",
     "DisposedError",
     "Effect",
+    "InstanceSpec",
+    "Kernel",
+    "LogRecord",
+    "Logger",
+    "MissingProviderError",
+    "Policy",
+    "PolicyDeniedError",
     "ReactiveError",
-    "Runtime",
+    "Requires",
     "RunawayEffectError",
+    "Runtime",
     "Scheduler",
+    "ScopedCredentials",
+    "ScopedLogger",
+    "ScopedStorage",
     "Signal",
+    "Storage",
+    "UnknownComponentError",
+    "UnknownOperationError",
+    "UnknownTargetError",
     "WriteInComputedError",
+    "component",
+    "computed",
+    "effect",
     "is_stale",
+    "meta_of",
+    "operation",
+    "subscribe",
 ]

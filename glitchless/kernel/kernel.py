@@ -1,0 +1,479 @@
+"""The kernel: builds component instances over one Runtime, wires them, and changes them while running.
+
+Every public method keeps one invariant: the declared instances form a valid configuration
+(each mandatory requirement has a provider, no requirement cycle, targets unique per factory),
+and once booted every declared instance is live. A change that would break it is refused before
+anything moves; a change that fails half-way is rolled back, so the kernel stays usable.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from glitchless.kernel.bus import Bus, Policy, raise_all
+from glitchless.kernel.components import Requires, check_name, meta_of
+from glitchless.kernel.errors import (
+    ActivationError,
+    ComponentError,
+    CyclicRequirementError,
+    MissingProviderError,
+    UnknownComponentError,
+)
+from glitchless.kernel.reactive import Computed, Effect, EffectFn, Runtime, Signal
+
+T = TypeVar("T")
+_NO_STATE: Any = object()
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """One instance to run: a factory, an instance name (default: the component name) and properties."""
+
+    factory: type[Any]
+    name: str = ""
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Context:
+    """An instance's handle on the kernel, set as `self.ctx` before the class's `__init__` runs.
+
+    It doubles as the kernel's record of the instance: what to dispose and unregister at teardown.
+    """
+
+    def __init__(self, kernel: Kernel, spec: InstanceSpec, slot: int) -> None:
+        self.kernel, self.rt, self.name, self.meta = kernel, kernel.rt, spec.name, meta_of(spec.factory)
+        self.factory, self.version = self.meta.name, self.meta.version
+        self.properties: Mapping[str, Any] = MappingProxyType({**self.meta.properties, **spec.properties})
+        self._spec = spec
+        self._slot = slot  # place in subscription order, kept across reinstalls
+        self._obj: Any = None
+        self._activated = False
+        self._deps: dict[str, Computed[Any]] = {}
+        self._computeds: dict[str, Computed[Any]] = {}
+        self._effects: list[Effect] = []
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Context:
+        return self  # a snapshot may mention the context; it is never state to copy
+
+    @property
+    def scope(self) -> str:
+        """What scoped providers key this instance by: its `target` property, else its name."""
+        target = self.properties.get("target")
+        return target if isinstance(target, str) else self.name
+
+    def use(self, requirement: str) -> Any:
+        """The injected provider(s) for a requirement. Tracked: readers re-run when providers change."""
+        node = self._deps.get(requirement)
+        if node is None:
+            raise ComponentError(f"component {self.name!r} declares no requirement {requirement!r}")
+        value = node.get()
+        req = self.meta.requires[requirement]
+        if value is None and req.kind == "one":
+            raise MissingProviderError(f"component {self.name!r}: no provider of {req.contract!r} for {requirement!r}")
+        return value
+
+    def signal(self, value: T, *, name: str = "") -> Signal[T]:
+        return self.rt.signal(value, name=f"{self.name}.{name}" if name else self.name)
+
+    def effect(self, fn: EffectFn, *, name: str = "") -> Effect:
+        """An effect disposed with this instance. It runs at once, so before any restore."""
+        node = self.rt.effect(fn, name=f"{self.name}.{name}" if name else self.name)
+        self._effects.append(node)
+        return node
+
+    def publish(self, topic: str, data: Any = None) -> None:
+        self.kernel.publish(topic, data, caller=self.name)
+
+    def invoke(self, address: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.kernel.invoke(address, params)
+
+    def now(self) -> float:
+        if self.kernel.clock is None:
+            raise ComponentError(f"component {self.name!r} asked for the time, but the kernel has no clock")
+        return self.kernel.clock()
+
+
+class Kernel:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] | None = None,
+        logger: Callable[[str], None] | None = None,
+        runtime: Runtime | None = None,
+    ) -> None:
+        self.rt = runtime if runtime is not None else Runtime()
+        self.clock = clock
+        self.bus = Bus(logger)
+        self.booted = False
+        self._logger = logger
+        self._specs: dict[str, InstanceSpec] = {}
+        self._live: dict[str, Context] = {}
+        self._contracts: dict[str, Signal[tuple[Context, ...]]] = {}
+        self._slots = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Kernel:
+        return self
+
+    # -- configuration and lifecycle ---------------------------------------------------
+
+    def instantiate(
+        self, factory: type[Any], name: str | None = None, properties: Mapping[str, Any] | None = None
+    ) -> str:
+        """Declare an instance to start at boot(); returns its name."""
+        if self.booted:
+            raise ComponentError("the kernel is booted: add instances with hot_add()")
+        spec = self._spec(InstanceSpec(factory, name or "", properties or {}))
+        if spec.name in self._specs:
+            raise ComponentError(f"an instance named {spec.name!r} is already declared")
+        self._specs[spec.name] = spec
+        return spec.name
+
+    def boot(self, state: Mapping[str, Any] | None = None) -> list[str]:
+        """Activate every declared instance, providers first, ties by name; `state` restores named ones."""
+        if self.booted:
+            raise ComponentError("the kernel is already booted")
+        self._check_known(state or {})
+        order = self._plan(self._specs)
+        self._transition(dict(self._specs), order, state or {}, commit=lambda: setattr(self, "booted", True))
+        return order
+
+    def shutdown(self) -> None:
+        """Tear every instance down, consumers first. Declarations stay, so boot() starts them again."""
+        self.booted = False
+        self._teardown_all(list(self._live))
+
+    def hot_add(self, *items: type[Any] | InstanceSpec) -> list[str]:
+        """Add and activate instances (one or a bundle) in requirement order; all or nothing."""
+        if not self.booted:
+            raise ComponentError("hot_add() needs a booted kernel; declare instances with instantiate() before boot()")
+        specs = [self._spec(i if isinstance(i, InstanceSpec) else InstanceSpec(i)) for i in items]
+        names = [s.name for s in specs]
+        taken = sorted({n for n in names if n in self._specs or names.count(n) > 1})
+        if taken:
+            raise ComponentError(f"instance names already in use: {', '.join(taken)}")
+        planned = {**self._specs, **{s.name: s for s in specs}}
+        order = [n for n in self._plan(planned) if n in names]
+        self._transition(planned, order, {})
+        return order
+
+    def hot_remove(self, *names: str) -> None:
+        """Deactivate and forget instances, consumers first; refused if one left would lose a must-have."""
+        self._check_known(dict.fromkeys(names))
+        try:
+            self._plan({n: s for n, s in self._specs.items() if n not in names})
+        except MissingProviderError as exc:
+            raise MissingProviderError(f"cannot remove {', '.join(map(repr, names))}: {exc}") from None
+        for name in names:
+            self._specs.pop(name, None)
+            self.bus.clear_policy(name)
+        self._teardown_all([n for n in names if n in self._live])
+
+    def hot_update(self, new_factory: type[Any]) -> list[str]:
+        """Replace every instance of the component named like `new_factory`, carrying its state over.
+
+        Per instance: snapshot -> teardown -> new instance -> activate -> restore -> effects start.
+        If any new instance fails, all go back to the old version with the snapshot state.
+        """
+        meta = meta_of(new_factory)
+        names = [n for n, s in self._specs.items() if meta_of(s.factory).name == meta.name]
+        if not names:
+            raise UnknownComponentError(f"no instance of component {meta.name!r} to update")
+        planned = {**self._specs, **{n: replace(self._specs[n], factory=new_factory) for n in names}}
+        order = [n for n in self._plan(planned) if n in names]
+        if self.booted:
+            self._transition(planned, order, {})
+        else:
+            self._specs = planned
+        return order
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every live instance's state, by instance name (a deep copy: later changes do not leak in)."""
+        return {name: self._snapshot(self._live[name]) for name in self.names()}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Rebuild the named instances from `state` (restored before their effects run); all or nothing."""
+        if not self.booted:
+            raise ComponentError("restore() needs a booted kernel; pass the state to boot(state=...) instead")
+        self._check_known(state)
+        self._transition(dict(self._specs), [n for n in self._plan(self._specs) if n in state], state)
+
+    # -- use ---------------------------------------------------------------------------
+
+    def invoke(self, address: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.bus.invoke(address, params)
+
+    def publish(self, topic: str, data: Any = None, *, caller: str | None = None) -> None:
+        self.bus.publish(topic, data, caller=caller)
+
+    def set_policy(self, name: str, *, audit: bool = False, publish_allow: Sequence[str] | None = None) -> None:
+        self._check_known({name: None})
+        if isinstance(publish_allow, str):
+            raise ComponentError(f"publish_allow of {name!r} must be a list of patterns, not {publish_allow!r}")
+        allow = None if publish_allow is None else tuple(publish_allow)
+        self.bus.set_policy(name, Policy(audit=audit, publish_allow=allow))
+
+    @property
+    def audit_log(self) -> list[dict[str, Any]]:
+        return self.bus.audit_log
+
+    def instance(self, name: str) -> Any:
+        """The live component object called `name`."""
+        if name not in self._live:
+            raise UnknownComponentError(f"no live component named {name!r} (live: {', '.join(self.names()) or 'none'})")
+        return self._live[name]._obj
+
+    def names(self) -> list[str]:
+        """Live instance names in activation order."""
+        return sorted(self._live, key=lambda n: self._live[n]._slot)
+
+    def operations(self) -> list[str]:
+        return self.bus.operations()
+
+    # -- planning ----------------------------------------------------------------------
+
+    def _spec(self, spec: InstanceSpec) -> InstanceSpec:
+        name = check_name(spec.name or meta_of(spec.factory).name, "instance")
+        if not isinstance(spec.properties, Mapping):
+            raise ComponentError(f"properties of {name!r} must be a mapping")
+        if spec.properties.get("target") is not None:  # no dots: scoped keys cannot reach another target
+            check_name(spec.properties["target"], f"target of {name!r}")
+        return InstanceSpec(spec.factory, name, dict(spec.properties))
+
+    def _check_known(self, names: Mapping[str, Any]) -> None:
+        unknown = [n for n in names if n not in self._specs]
+        if unknown:
+            known = ", ".join(self._specs) or "none"
+            raise UnknownComponentError(f"no component named {', '.join(map(repr, unknown))} (known: {known})")
+
+    def _plan(self, specs: Mapping[str, InstanceSpec]) -> list[str]:
+        """Activation order of a configuration (providers first, ties by name), or why it is invalid."""
+        metas = {n: meta_of(specs[n].factory) for n in sorted(specs)}
+        providers: dict[str, list[str]] = {}
+        targets: dict[tuple[str, Any], str] = {}
+        for n, m in metas.items():
+            for contract in m.provides:
+                providers.setdefault(contract, []).append(n)
+            target = specs[n].properties.get("target", m.properties.get("target"))
+            if target is not None and targets.setdefault((m.name, target), n) != n:
+                raise ComponentError(f"{targets[(m.name, target)]!r} and {n!r} both serve target {target!r}")
+        deps: dict[str, set[str]] = {}
+        missing: list[str] = []
+        for n, m in metas.items():
+            deps[n] = set()
+            for req_name, req in m.requires.items():
+                found = [p for p in providers.get(req.contract, []) if p != n]
+                deps[n].update(found)
+                if req.kind == "one" and not found:
+                    missing.append(f"{n!r} requires {req.contract!r} (as {req_name!r}) but no component provides it")
+        if missing:
+            raise MissingProviderError("; ".join(missing))
+        order: list[str] = []
+        placed: set[str] = set()
+        while len(order) < len(deps):
+            todo = [n for n in deps if n not in placed]
+            ready = [n for n in todo if deps[n] <= placed]
+            if not ready:
+                # Each stuck instance waits on another stuck one, so following dependencies must loop.
+                path = [todo[0]]
+                while path.count(path[-1]) < 2:
+                    path.append(min(deps[path[-1]] - placed))
+                cycle = " -> ".join(path[path.index(path[-1]) :])
+                raise CyclicRequirementError(f"cyclic requirements: {cycle} (each requires what the next provides)")
+            order.append(ready[0])
+            placed.add(ready[0])
+        return order
+
+    # -- building and tearing down instances ---------------------------------------------
+
+    def _transition(
+        self,
+        specs: dict[str, InstanceSpec],
+        names: list[str],
+        states: Mapping[str, Any],
+        commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Move to configuration `specs` by (re)building `names` in order; all or nothing.
+
+        Each gets `states[name]` if given, else a rebuilt one its own snapshot, a new one nothing.
+        """
+        before = {n: (self._live[n], self._snapshot(self._live[n])) for n in names if n in self._live}
+        done: list[str] = []
+        failure: ActivationError | None = None
+        with self.rt.batch():
+            for name in names:
+                done.append(name)
+                old, snap = before.get(name, (None, _NO_STATE))
+                try:
+                    if old is None:
+                        self._slots += 1
+                    else:
+                        raise_all(self._teardown(old), f"teardowns of {name!r}")
+                    self._install(specs[name], states.get(name, snap), self._slots if old is None else old._slot)
+                except Exception as exc:
+                    meta = meta_of(specs[name].factory)
+                    failure = ActivationError(
+                        f"activating {name!r} as {meta.name} {meta.version} failed: {exc!r}; "
+                        f"rolled back: {', '.join(reversed(done))}"
+                    )
+                    failure.__cause__ = exc
+                    break
+            if failure is None:
+                # Committed before the batch flushes: a dependent's effect failing in that flush is
+                # its own error, raised after, and must find the kernel already in the new configuration.
+                self._specs = specs
+                commit()
+            else:
+                for name in reversed(done):
+                    if name in self._live:
+                        _note(failure, self._teardown(self._live[name]))
+                    if name in before:
+                        old, snap = before[name]
+                        self._install(old._spec, snap, old._slot)
+        if failure is not None:
+            raise failure
+
+    def _install(self, spec: InstanceSpec, state: Any, slot: int) -> Context:
+        ctx = Context(self, spec, slot)
+        meta, rt, name = ctx.meta, self.rt, spec.name
+        factory: Any = spec.factory
+        obj = ctx._obj = factory.__new__(factory)
+        obj.ctx = ctx  # before __init__, so a constructor may already create signals through ctx
+        try:
+            factory.__init__(obj)
+            for req_name, req in meta.requires.items():
+                ctx._deps[req_name] = rt.computed(_injector(self, ctx, req), name=f"{name}<-{req_name}")
+            for attr in meta.computeds:
+                ctx._computeds[attr] = rt.computed(partial(getattr(factory, attr).fn, obj), name=f"{name}.{attr}")
+            if callable(getattr(obj, "activate", None)):
+                obj.activate()
+            ctx._activated = True  # deactivate() only pairs with an activate() that completed
+            if state is not _NO_STATE:
+                self._restore(ctx, state)
+            for attr in meta.effects:  # after restore: a first run must already see the restored state
+                ctx._effects.append(rt.effect(getattr(obj, attr), name=f"{name}.{attr}"))
+            for i, (pattern, attr) in enumerate(meta.subscriptions):
+                self.bus.subscribe(name, pattern, getattr(obj, attr), (slot, i))
+            ops = {op: getattr(obj, op) for op in meta.operations}
+            self.bus.add_routes(name, meta.name, ctx.properties.get("target"), ops)
+            for contract in meta.provides:
+                sig = self._contract(contract)
+                sig.set(tuple(sorted((*sig.peek(), ctx), key=lambda c: c.name)))
+        except Exception as exc:
+            _note(exc, self._teardown(ctx))
+            raise
+        self._live[name] = ctx
+        self._log(f"activated {name} ({meta.name} {meta.version})")
+        return ctx
+
+    def _teardown(self, ctx: Context) -> list[Exception]:
+        """Unprovide, unroute, unsubscribe, dispose effects, deactivate. Returns errors, never stops early."""
+        if self._live.get(ctx.name) is ctx:
+            del self._live[ctx.name]
+        for contract in ctx.meta.provides:
+            sig = self._contract(contract)
+            sig.set(tuple(c for c in sig.peek() if c is not ctx))
+        self.bus.remove(ctx.name)
+        errors: list[Exception] = []
+        hooks: list[Callable[[], object]] = [e.dispose for e in reversed(ctx._effects)]
+        if ctx._activated and callable(getattr(ctx._obj, "deactivate", None)):
+            hooks.append(ctx._obj.deactivate)
+        for hook in hooks:
+            try:
+                hook()
+            except Exception as exc:
+                errors.append(exc)
+        for node in (*ctx._computeds.values(), *ctx._deps.values()):
+            node.dispose()
+        self._log(f"deactivated {ctx.name}")
+        return errors
+
+    def _teardown_all(self, names: list[str]) -> None:
+        errors: list[Exception] = []
+        with self.rt.batch():
+            for name in reversed(self._plan({n: self._live[n]._spec for n in self._live})):
+                if name in names:
+                    errors += self._teardown(self._live[name])
+        raise_all(errors, "teardowns")
+
+    def _contract(self, contract: str) -> Signal[tuple[Context, ...]]:
+        if contract not in self._contracts:
+            self._contracts[contract] = self.rt.signal((), name=f"providers of {contract}")
+        return self._contracts[contract]
+
+    # -- state -------------------------------------------------------------------------
+
+    def _snapshot(self, ctx: Context) -> Any:
+        obj = ctx._obj
+        if callable(getattr(obj, "snapshot", None)):
+            return self._copy(obj.snapshot())
+        # No hooks: the plain instance attributes are the state; signals by their value.
+        return self._copy(
+            {
+                k: v.peek() if isinstance(v, Signal) else v
+                for k, v in vars(obj).items()
+                if k != "ctx" and not isinstance(v, (Computed, Effect))
+            }
+        )
+
+    def _restore(self, ctx: Context, state: Any) -> None:
+        state = self._copy(state)  # the caller's snapshot stays intact for a later rollback
+        obj = ctx._obj
+        if callable(getattr(obj, "restore", None)):
+            obj.restore(state)
+        elif not isinstance(state, dict):
+            raise ComponentError(f"state for {ctx.name!r} must be a dict of attributes, got {type(state).__name__}")
+        else:
+            for k, v in state.items():
+                current = vars(obj).get(k)
+                if isinstance(current, Signal):
+                    current.set(v)
+                else:
+                    setattr(obj, k, v)
+
+    def _copy(self, value: Any) -> Any:
+        # Components and the runtime are referred to by state, never part of it: copy them as themselves.
+        keep: list[object] = [self.rt, *(ctx._obj for ctx in self._live.values())]
+        return copy.deepcopy(value, {id(x): x for x in keep})
+
+    def _log(self, line: str) -> None:
+        if self._logger is not None:
+            self._logger(line)
+
+
+def _injector(kernel: Kernel, consumer: Context, req: Requires) -> Callable[[], Any]:
+    """The body of the computed that holds what `consumer` gets for `req`."""
+    providers = kernel._contract(req.contract)
+
+    def inject() -> Any:
+        found = [p for p in providers.get() if p is not consumer]
+        if req.kind == "map":
+            by_key: dict[Any, Any] = {}
+            for p in found:
+                key = p.properties.get(req.key or "")
+                if key in by_key:
+                    raise ComponentError(f"two providers of {req.contract!r} share {req.key}={key!r}")
+                if key is not None:
+                    by_key[key] = _view(p, consumer)
+            return MappingProxyType(by_key)
+        views = [_view(p, consumer) for p in found]
+        if req.kind == "all":
+            return tuple(views)
+        return views[0] if views else None
+
+    return inject
+
+
+def _view(provider: Context, consumer: Context) -> Any:
+    # A provider may hand each consumer its own scoped view (credentials, storage, logger).
+    for_consumer = getattr(provider._obj, "for_consumer", None)
+    return for_consumer(consumer) if callable(for_consumer) else provider._obj
+
+
+def _note(exc: BaseException, errors: list[Exception]) -> None:
+    for e in errors:
+        exc.add_note(f"while rolling back: {e!r}")
