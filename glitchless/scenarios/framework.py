@@ -1,0 +1,183 @@
+"""The scenario format: a named async script of steps, faults and checks on virtual time.
+
+A scenario is a function `async def body(s: Script) -> None` registered with
+`@scenario(name, description)`. It builds its components, then drives them:
+
+    @scenario("hello", "a counter counts")
+    async def hello(s: Script) -> None:
+        s.step("boot")
+        kernel = s.kernel()                 # a Kernel on this run's clock and trace
+        ...
+        await s.advance(60)                 # one minute of virtual time
+        s.fault("api down", api.down)       # recorded in the trace, then applied
+        s.expect("count", counter.count(), 3)
+        s.observe("count", counter.count())
+
+Everything it records (steps, faults, notes, checks) goes to one trace stamped
+with virtual time, so the same scenario and seed give the same trace, byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from glitchless.fakes import Json, Trace, current_clock, simulate
+from glitchless.kernel import Kernel, Runtime
+
+ScenarioBody = Callable[["Script"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    seed: int
+    checks: list[CheckResult]
+    observations: dict[str, Json]
+    trace: Trace
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "passed": self.passed,
+            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks],
+            "observations": self.observations,
+        }
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    body: ScenarioBody
+
+
+class UnknownScenarioError(LookupError):
+    pass
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str, description: str) -> Callable[[ScenarioBody], ScenarioBody]:
+    """Register `body` as the scenario `name` (listed by `glitchless list`)."""
+
+    def register(body: ScenarioBody) -> ScenarioBody:
+        if name in SCENARIOS:
+            raise ValueError(f"scenario {name!r} is registered twice")
+        SCENARIOS[name] = Scenario(name, description, body)
+        return body
+
+    return register
+
+
+def get_scenario(name: str) -> Scenario:
+    from glitchless.scenarios import load_all
+
+    load_all()
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        known = ", ".join(sorted(SCENARIOS))
+        raise UnknownScenarioError(f"unknown scenario {name!r}; known scenarios: {known}") from None
+
+
+@dataclass
+class Script:
+    """What a scenario body drives: virtual time, the trace, checks and observations."""
+
+    scenario: str
+    seed: int
+    trace: Trace
+    checks: list[CheckResult] = field(default_factory=list)
+    observations: dict[str, Json] = field(default_factory=dict)
+    kernels: list[Kernel] = field(default_factory=list)
+
+    def now(self) -> float:
+        return self.trace.clock.now()
+
+    def step(self, title: str, **data: Json) -> None:
+        """Start a named step of the script (a line of the timeline)."""
+        self.trace.record("step", title=title, **data)
+
+    def note(self, what: str, **data: Json) -> None:
+        """Record something that happened (an observation along the way)."""
+        self.trace.record("note", what=what, **data)
+
+    def fault(self, description: str, inject: Callable[[], object]) -> None:
+        """Record a fault in the trace, then inject it."""
+        self.trace.record("fault", what=description)
+        inject()
+
+    async def advance(self, seconds: float) -> None:
+        """Let `seconds` of virtual time pass (everything due in between runs)."""
+        self.trace.record("advance", seconds=seconds)
+        await asyncio.sleep(seconds)
+
+    def check(self, name: str, passed: bool, detail: str = "") -> bool:
+        self.checks.append(CheckResult(name, bool(passed), detail))
+        self.trace.record("check", name=name, passed=bool(passed), detail=detail)
+        return bool(passed)
+
+    def expect(self, name: str, actual: object, expected: object) -> bool:
+        """Check that `actual == expected`, with both in the detail."""
+        ok = actual == expected
+        detail = f"got {actual!r}" if ok else f"expected {expected!r}, got {actual!r}"
+        return self.check(name, ok, detail)
+
+    def expect_raises(self, name: str, error: type[BaseException], action: Callable[[], object]) -> bool:
+        """Check that `action()` raises `error`; the message goes into the detail."""
+        try:
+            action()
+        except error as exc:
+            return self.check(name, True, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            return self.check(name, False, f"expected {error.__name__}, got {type(exc).__name__}: {exc}")
+        return self.check(name, False, f"expected {error.__name__}, nothing was raised")
+
+    def observe(self, key: str, value: Json) -> None:
+        """Publish an observation under `key` (patterns.md names the keys)."""
+        self.observations[key] = value
+        self.trace.record("observe", key=key, value=value)
+
+    def kernel(self, **kwargs: Any) -> Kernel:
+        """A component kernel on this run's clock; kept for `glitchless graph`."""
+        kwargs.setdefault("runtime", Runtime(scheduler=asyncio.get_running_loop()))
+        k = Kernel(clock=self.trace.clock.now, **kwargs)
+        self.kernels.append(k)
+        return k
+
+
+def run_scenario(name: str, seed: int = 0, *, keep: list[Script] | None = None) -> ScenarioResult:
+    """Run one scenario under `seed` on the deterministic loop and collect its result."""
+    sc = get_scenario(name)
+
+    async def main() -> Script:
+        trace = Trace(current_clock())
+        script = Script(sc.name, seed, trace)
+        trace.record("start", scenario=sc.name, seed=seed)
+        try:
+            await sc.body(script)
+        except Exception as exc:  # a crash is a failed check, not a lost run
+            script.check("scenario ran to the end", False, f"{type(exc).__name__}: {exc}")
+        trace.record("end", passed=bool(script.checks) and all(c.passed for c in script.checks))
+        return script
+
+    script = simulate(main, seed=seed)
+    if keep is not None:
+        keep.append(script)
+    return ScenarioResult(sc.name, seed, script.checks, script.observations, script.trace)
