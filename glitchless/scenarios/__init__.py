@@ -20,6 +20,7 @@ from glitchless.scenarios.framework import (
 SCENARIO_MODULES: list[str] = [
     "reactive_intent",
     "secret_rotation",
+    "circuit_breaker",
 ]
 
 
