@@ -21,6 +21,7 @@ SCENARIO_MODULES: list[str] = [
     "reactive_intent",
     "secret_rotation",
     "circuit_breaker",
+    "hot_update",
 ]
 
 
