@@ -28,6 +28,6 @@ def test_reactive_intent_passes_every_check_and_reports_the_escape_hatch_numbers
 
 def test_reactive_intent_checks_each_of_the_seven_steps() -> None:
     r = run_scenario("reactive-intent")
-    steps = [e.data["title"] for e in r.trace.of("step")]
+    steps = [str(e.data["title"]) for e in r.trace.of("step")]
     assert [t.split(".")[0] for t in steps[1:]] == ["1", "2", "3", "4", "5", "6", "7"]
     assert len(r.checks) >= 14

@@ -19,6 +19,7 @@ from glitchless.fakes import TraceEvent, dumps
 from glitchless.kernel.introspect import Graph, kernel_graph
 from glitchless.scenarios.framework import (
     SCENARIOS,
+    Scenario,
     ScenarioResult,
     Script,
     UnknownScenarioError,
@@ -138,15 +139,27 @@ def write_trace(path: str, result: ScenarioResult) -> None:
         raise UsageError(f"cannot write trace {path!r}: {exc.strerror or exc}") from None
 
 
+def ordered_scenarios() -> list[Scenario]:
+    """Every scenario, in SCENARIO_MODULES order (patterns.md order), whatever order they were imported in."""
+    from glitchless.scenarios import SCENARIO_MODULES, load_all
+
+    load_all()
+    modules = [f"glitchless.scenarios.{m}" for m in SCENARIO_MODULES]
+
+    def position(sc: Scenario) -> int:
+        module = getattr(sc.body, "__module__", "")
+        return modules.index(module) if module in modules else len(modules)
+
+    return sorted(SCENARIOS.values(), key=position)  # stable: registration order within a module
+
+
 # -- commands --------------------------------------------------------------------------
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from glitchless.scenarios import load_all
-
-    load_all()
-    width = max((len(n) for n in SCENARIOS), default=0)
-    for sc in SCENARIOS.values():
+    scenarios = ordered_scenarios()
+    width = max((len(sc.name) for sc in scenarios), default=0)
+    for sc in scenarios:
         print(f"{sc.name:<{width}}  {sc.description}")
     return 0
 
@@ -172,12 +185,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def run_all(seed: int, *, as_json: bool) -> int:
-    from glitchless.scenarios import load_all
-
-    load_all()
     rows: list[tuple[str, str, str, str]] = []
     results: list[ScenarioResult] = []
-    for name in list(SCENARIOS):
+    for name in [sc.name for sc in ordered_scenarios()]:
         started = time.perf_counter()
         result = run_scenario(name, seed)
         wall_ms = (time.perf_counter() - started) * 1000
