@@ -94,6 +94,17 @@ def clock(t: float) -> str:
     return f"{int(days)}d {int(hours):02d}:{int(minutes):02d}:{seconds:06.3f}"
 
 
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:g} s"
+    days, rest = divmod(seconds, 86400.0)
+    hours, rest = divmod(rest, 3600.0)
+    minutes, secs = divmod(rest, 60.0)
+    parts = [f"{int(days)}d" if days else "", f"{int(hours)}h" if hours else "", f"{int(minutes)}m" if minutes else ""]
+    parts.append(f"{secs:g}s" if secs else "")
+    return " ".join(p for p in parts if p)
+
+
 def _short(value: Any, width: int = 100) -> str:
     text = dumps(value)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -111,7 +122,8 @@ def timeline_line(e: TraceEvent) -> str | None:
     if e.kind == "fault":
         return f"{at}  !! fault: {d['what']}"
     if e.kind == "advance":
-        return f"{at}     ... {d['seconds']:g} s pass"
+        seconds = d["seconds"]
+        return f"{at}     ... {duration(seconds) if isinstance(seconds, (int, float)) else seconds} pass"
     if e.kind == "check":
         verdict = "PASS" if d["passed"] else "FAIL"
         return f"{at}  {verdict} {d['name']}" + (f"  ({d['detail']})" if d.get("detail") else "")
