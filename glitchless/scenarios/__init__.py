@@ -17,7 +17,9 @@ from glitchless.scenarios.framework import (
 )
 
 # Module per pattern, in patterns.md order; each registers itself on import.
-SCENARIO_MODULES: list[str] = []
+SCENARIO_MODULES: list[str] = [
+    "ab_testing",
+]
 
 
 def load_all() -> None:
