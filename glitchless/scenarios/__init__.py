@@ -19,6 +19,7 @@ from glitchless.scenarios.framework import (
 # Module per pattern, in patterns.md order; each registers itself on import.
 SCENARIO_MODULES: list[str] = [
     "ab_testing",
+    "multi_tenant",
 ]
 
 
