@@ -20,6 +20,7 @@ from glitchless.scenarios.framework import (
 SCENARIO_MODULES: list[str] = [
     "ab_testing",
     "multi_tenant",
+    "extension_bundle",
 ]
 
 
