@@ -21,6 +21,7 @@ SCENARIO_MODULES: list[str] = [
     "ab_testing",
     "multi_tenant",
     "extension_bundle",
+    "audit_trail",
 ]
 
 
