@@ -22,6 +22,7 @@ SCENARIO_MODULES: list[str] = [
     "multi_tenant",
     "extension_bundle",
     "audit_trail",
+    "unit_testing",
 ]
 
 
