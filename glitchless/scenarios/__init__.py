@@ -20,7 +20,12 @@ from glitchless.scenarios.framework import (
 SCENARIO_MODULES: list[str] = [
     "reactive_intent",
     "secret_rotation",
+    "ab_testing",
+    "multi_tenant",
+    "extension_bundle",
     "circuit_breaker",
+    "audit_trail",
+    "unit_testing",
     "hot_update",
 ]
 
