@@ -309,14 +309,18 @@ def first_difference(found: list[str], expected: list[str]) -> str:
                 if a:
                     return f"truncated in line {i} of {len(expected) - 1}"
                 return f"truncated after line {i - 1} of {len(expected) - 1}"
-            return f"line {i} differs: expected {_clip(b)}, found {_clip(a)}"
+            col = next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            return f"line {i} differs at column {col + 1}: expected {_clip(b, col)}, found {_clip(a, col)}"
     if len(found) < len(expected):
         return f"truncated after line {len(found) - 1} of {len(expected) - 1}"
     return f"extra content from line {len(expected)}: {_clip(found[len(expected) - 1])}"
 
 
-def _clip(line: str, width: int = 80) -> str:
-    return repr(line if len(line) <= width else line[: width - 3] + "...")
+def _clip(line: str, around: int = 0, width: int = 60) -> str:
+    """Up to `width` characters of `line` centred on column `around`, so a difference is visible."""
+    start = max(0, min(around - width // 2, len(line) - width))
+    piece = line[start : start + width]
+    return repr(("..." if start else "") + piece + ("..." if start + width < len(line) else ""))
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
