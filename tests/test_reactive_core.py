@@ -828,3 +828,75 @@ def test_effect_writing_a_signal_it_no_longer_reads_does_not_rerun(rt: Runtime) 
     use_b.set(False)
     assert runs == ["reads b=0", "writes b"]
     assert b.peek() == 1
+
+
+# -- found by the property suite's probes --------------------------------------------
+
+
+class _QueueScheduler:
+    """Collects handed-over callbacks; `run` plays them on the owner thread."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[Any, tuple[Any, ...]]] = []
+
+    def call_soon_threadsafe(self, callback: Any, *args: Any) -> None:
+        self.queue.append((callback, args))
+
+    def run(self) -> None:
+        while self.queue:
+            callback, args = self.queue.pop(0)
+            callback(*args)
+
+
+def test_updates_from_a_foreign_thread_are_applied_on_the_owner_and_not_lost() -> None:
+    loop = _QueueScheduler()
+    rt = Runtime(scheduler=loop)
+    counter = rt.signal(0)
+
+    def worker() -> None:
+        counter.update(lambda x: x + 1)
+        counter.update(lambda x: x + 1)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert counter.peek() == 0  # nothing applied on the foreign thread
+    loop.run()
+    assert counter.peek() == 2
+
+
+def test_a_foreign_write_while_the_owner_runs_a_computed_is_handed_over() -> None:
+    loop = _QueueScheduler()
+    rt = Runtime(scheduler=loop)
+    s = rt.signal(0)
+    errors: list[BaseException] = []
+
+    def computed_that_lets_a_thread_write() -> int:
+        def foreign() -> None:
+            try:
+                s.set(1)
+            except Exception as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=foreign)
+        t.start()
+        t.join()  # the owner is inside this computed while the thread writes
+        return 1
+
+    assert rt.computed(computed_that_lets_a_thread_write).get() == 1
+    loop.run()
+    assert errors == [] and s.peek() == 1
+
+
+def test_an_effect_that_writes_then_raises_on_creation_still_flushes_its_write(rt: Runtime) -> None:
+    s = rt.signal(0)
+    seen: list[int] = []
+    rt.effect(lambda: seen.append(s.get()))
+
+    def writes_then_raises() -> None:
+        s.set(1)
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        rt.effect(writes_then_raises)
+    assert seen == [0, 1]

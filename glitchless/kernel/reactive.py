@@ -110,10 +110,16 @@ class Runtime:
         e = Effect(self, cast(EffectFn, fn), name)
         try:
             self._run_effect(e)
-        except BaseException:
+        except Exception as exc:
             # An effect that cannot complete its first run never becomes live:
-            # the caller has no handle to dispose it with.
+            # the caller has no handle to dispose it with. What it wrote before
+            # failing still reaches its readers.
             e.dispose()
+            if not self._batch_depth and self._pending:
+                try:
+                    self._flush()
+                except Exception as flush_exc:
+                    raise ExceptionGroup("an effect failed on creation, and the flush after it", [exc, flush_exc])
             raise
         if not self._batch_depth and self._pending:
             self._flush()
@@ -394,13 +400,13 @@ class Signal(Generic[T]):
 
     def set(self, value: T) -> None:
         rt = self._rt
+        if _thread_id() != rt._owner:
+            self._hand_over(self.set, value)
+            return
         if rt._computing:
             raise WriteInComputedError(
                 f"{_describe('signal', self.name)} written while a computed was running; computeds must be pure"
             )
-        if _thread_id() != rt._owner:
-            self._set_from_foreign_thread(value)
-            return
         old = self._value
         if old is value:
             return
@@ -418,16 +424,20 @@ class Signal(Generic[T]):
                 rt._flush()
 
     def update(self, fn: Callable[[T], T]) -> None:
+        if _thread_id() != self._rt._owner:
+            # fn must see the value current on the owner, or concurrent updates are lost.
+            self._hand_over(self.update, fn)
+            return
         self.set(fn(self._value))
 
-    def _set_from_foreign_thread(self, value: T) -> None:
+    def _hand_over(self, write: Callable[[Any], None], arg: Any) -> None:
         scheduler = self._rt.scheduler
         if scheduler is None:
             raise ReactiveError(
                 f"{_describe('signal', self.name)} written from a foreign thread, "
                 "but its runtime has no scheduler to hand the write to"
             )
-        scheduler.call_soon_threadsafe(self.set, value)
+        scheduler.call_soon_threadsafe(write, arg)
 
     def __repr__(self) -> str:
         return f"Signal({self.name or ''}={self._value!r})"
