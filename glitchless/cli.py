@@ -36,7 +36,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Register] = [_register_demo]
+def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from glitchless.reports.cli import register
+
+    register(sub)
+
+
+COMMANDS: list[Register] = [_register_demo, _register_reports]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
