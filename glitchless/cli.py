@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -36,13 +37,19 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_scenarios(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from glitchless.scenarios.cli import register
+
+    register(sub)
+
+
 def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from glitchless.reports.cli import register
 
     register(sub)
 
 
-COMMANDS: list[Register] = [_register_demo, _register_reports]
+COMMANDS: list[Register] = [_register_demo, _register_scenarios, _register_reports]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,4 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"glitchless: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as other CLI tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return status

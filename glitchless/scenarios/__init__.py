@@ -17,7 +17,17 @@ from glitchless.scenarios.framework import (
 )
 
 # Module per pattern, in patterns.md order; each registers itself on import.
-SCENARIO_MODULES: list[str] = []
+SCENARIO_MODULES: list[str] = [
+    "reactive_intent",
+    "secret_rotation",
+    "ab_testing",
+    "multi_tenant",
+    "extension_bundle",
+    "circuit_breaker",
+    "audit_trail",
+    "unit_testing",
+    "hot_update",
+]
 
 
 def load_all() -> None:

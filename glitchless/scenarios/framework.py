@@ -110,11 +110,11 @@ class Script:
     def now(self) -> float:
         return self.trace.clock.now()
 
-    def step(self, title: str, **data: Json) -> None:
+    def step(self, title: str, **data: object) -> None:
         """Start a named step of the script (a line of the timeline)."""
         self.trace.record("step", title=title, **data)
 
-    def note(self, what: str, **data: Json) -> None:
+    def note(self, what: str, **data: object) -> None:
         """Record something that happened (an observation along the way)."""
         self.trace.record("note", what=what, **data)
 
@@ -149,10 +149,13 @@ class Script:
             return self.check(name, False, f"expected {error.__name__}, got {type(exc).__name__}: {exc}")
         return self.check(name, False, f"expected {error.__name__}, nothing was raised")
 
-    def observe(self, key: str, value: Json) -> None:
-        """Publish an observation under `key` (patterns.md names the keys)."""
-        self.observations[key] = value
-        self.trace.record("observe", key=key, value=value)
+    def observe(self, key: str, value: object) -> None:
+        """Publish an observation under `key` (patterns.md names the keys).
+
+        Stored as it reads back from JSON (tuples become lists), as the trace records it.
+        """
+        event = self.trace.record("observe", key=key, value=value)
+        self.observations[key] = event.data["value"]
 
     def kernel(self, **kwargs: Any) -> Kernel:
         """A component kernel on this run's clock; kept for `glitchless graph`."""
@@ -177,7 +180,27 @@ def run_scenario(name: str, seed: int = 0, *, keep: list[Script] | None = None) 
         trace.record("end", passed=bool(script.checks) and all(c.passed for c in script.checks))
         return script
 
-    script = simulate(main, seed=seed)
+    made: list[Script] = []
+
+    async def tracked() -> Script:
+        made.append(await main())
+        return made[-1]
+
+    try:
+        script = simulate(tracked, seed=seed)
+    except Exception as exc:
+        # Errors no one handled during the run (a failed async effect, a failed callback) surface
+        # after the body returned: they fail the run, with the script's record kept.
+        if not made:
+            raise
+        script = made[0]
+        script.check("no unhandled errors during the run", False, _flatten(exc))
     if keep is not None:
         keep.append(script)
     return ScenarioResult(sc.name, seed, script.checks, script.observations, script.trace)
+
+
+def _flatten(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_flatten(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
