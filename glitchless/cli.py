@@ -43,7 +43,13 @@ def _register_scenarios(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     register(sub)
 
 
-COMMANDS: list[Register] = [_register_demo, _register_scenarios]
+def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from glitchless.reports.cli import register
+
+    register(sub)
+
+
+COMMANDS: list[Register] = [_register_demo, _register_scenarios, _register_reports]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Coverage, mutation testing and the combined report a downstream team can read."""

@@ -1,0 +1,50 @@
+"""Subcommands: coverage, mutate, report."""
+
+from __future__ import annotations
+
+import argparse
+
+from glitchless.cli import UsageError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("coverage", help="run the tests with line and branch coverage; write reports/coverage/")
+    p.add_argument("--kernel-lines", type=float, default=98.0, metavar="PCT", help="minimum kernel line coverage")
+    p.add_argument("--kernel-branches", type=float, default=95.0, metavar="PCT", help="minimum kernel branch coverage")
+    p.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
+    p.set_defaults(run=_coverage)
+
+    p = sub.add_parser("mutate", help="mutation-test the kernel with mutmut; write reports/mutation.json and .md")
+    p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: CPU count)")
+    p.set_defaults(run=_mutate)
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from glitchless.reports.coverage import format_summary, run_coverage
+
+    status, summary = run_coverage(args.pytest_args)
+    if summary is None:
+        print("glitchless: error: the test run wrote no coverage data")
+        return status or 1
+    print(format_summary(summary))
+    print("HTML: reports/coverage/html/index.html  XML: reports/coverage/coverage.xml  JSON: reports/coverage/coverage.json")
+    kernel = summary.kernel
+    short = []
+    if kernel.line_percent < args.kernel_lines:
+        short.append(f"kernel line coverage {kernel.line_percent:.1f}% < {args.kernel_lines}%")
+    if kernel.branch_percent < args.kernel_branches:
+        short.append(f"kernel branch coverage {kernel.branch_percent:.1f}% < {args.kernel_branches}%")
+    for s in short:
+        print(f"FAIL: {s}")
+    return status or (1 if short else 0)
+
+
+def _mutate(args: argparse.Namespace) -> int:
+    from glitchless.reports.mutation import format_summary, run_mutation
+
+    if args.max_children is not None and args.max_children < 1:
+        raise UsageError(f"--max-children must be at least 1, got {args.max_children}")
+    report = run_mutation(args.max_children)
+    print(format_summary(report).split("\n## ")[0])
+    print("wrote reports/mutation.json and reports/mutation.md")
+    return 0
