@@ -1,3 +1,5 @@
+from importlib.metadata import entry_points
+
 from hypothesis import HealthCheck, settings
 
 # Selected only by mutation runs (see [tool.mutmut] in pyproject.toml): mutmut
@@ -8,3 +10,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.differing_executors, HealthCheck.too_slow],
     deadline=None,
 )
+
+# Installed, the plugin arrives through its `pytest11` entry point, as it does for a
+# downstream team; run from a bare checkout (PYTHONPATH=.), load it by hand.
+if not any(ep.value == "glitchless.pytest_plugin" for ep in entry_points(group="pytest11")):
+    pytest_plugins = ["glitchless.pytest_plugin"]
