@@ -14,6 +14,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
     p.set_defaults(run=_coverage)
 
+    p = sub.add_parser("report", help="gather scenarios, properties, coverage and mutation into reports/index.html and summary.md")
+    p.set_defaults(run=_report)
+
     p = sub.add_parser("mutate", help="mutation-test the kernel with mutmut; write reports/mutation.json and .md")
     p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: CPU count)")
     p.set_defaults(run=_mutate)
@@ -48,3 +51,15 @@ def _mutate(args: argparse.Namespace) -> int:
     print(format_summary(report).split("\n## ")[0])
     print("wrote reports/mutation.json and reports/mutation.md")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from glitchless.reports.report import write_report
+
+    md, page, inp = write_report()
+    missing = [name for name, data in (("properties", inp.properties), ("coverage", inp.coverage),
+                                       ("mutation", inp.mutation)) if data is None]
+    print(f"wrote {page} and {md}")
+    if missing:
+        print(f"not yet measured (see the report for the command): {', '.join(missing)}")
+    return 0 if all(r.verdict for r in inp.scenarios) else 1
