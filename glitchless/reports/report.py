@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,10 +233,9 @@ def _md_list_to_html(lines: list[str]) -> str:
         if in_table:
             out.append("</table>")
             in_table = False
-        if ln.startswith("- "):
-            out.append(f"<p>{esc(ln[2:])}</p>")
-        elif ln:
-            out.append(f"<p>{esc(ln)}</p>")
+        if ln:
+            text = esc(ln[2:] if ln.startswith("- ") else ln)
+            out.append("<p>" + re.sub(r"`([^`]+)`", r"<code>\1</code>", text) + "</p>")
     if in_table:
         out.append("</table>")
     return "".join(out)

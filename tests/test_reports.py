@@ -1,0 +1,124 @@
+"""The reports: coverage grouping, mutation bookkeeping, and the combined report files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glitchless.cli import main
+from glitchless.reports import report as report_mod
+from glitchless.reports.coverage import summarise
+from glitchless.reports.mutation import (
+    Mutant,
+    MutationReport,
+    changed_lines,
+    format_summary,
+    function_of,
+    load_equivalents,
+    locate,
+)
+
+
+def _file(statements: int, covered: int, branches: int, covered_branches: int) -> dict[str, object]:
+    return {"summary": {"num_statements": statements, "covered_lines": covered,
+                        "num_branches": branches, "covered_branches": covered_branches}}
+
+
+def test_coverage_is_grouped_per_package_with_percentages() -> None:
+    data = {
+        "files": {
+            "glitchless/kernel/reactive.py": _file(100, 99, 40, 38),
+            "glitchless/kernel/bus.py": _file(100, 97, 10, 10),
+            "glitchless/cli.py": _file(10, 5, 2, 1),
+        },
+        "totals": {"num_statements": 210, "covered_lines": 201, "num_branches": 52, "covered_branches": 49},
+    }
+    summary = summarise(data)
+    assert set(summary.packages) == {"glitchless.kernel", "glitchless"}
+    assert summary.kernel.line_percent == pytest.approx(98.0)
+    assert summary.kernel.branch_percent == pytest.approx(96.0)
+    assert summary.packages["glitchless"].line_percent == pytest.approx(50.0)
+    assert summary.total.covered_lines == 201
+
+
+DIFF = """--- glitchless/kernel/reactive.py
++++ glitchless/kernel/reactive.py
+@@ -3,4 +3,4 @@
+     stack = [target]
+     positions = [0]
+-    while stack:
++    while not stack:
+         node = stack[-1]"""
+
+
+def test_mutant_names_map_to_functions() -> None:
+    assert function_of("glitchless.kernel.reactive.xǁRuntimeǁ_refresh__mutmut_12") == "Runtime._refresh"
+    assert function_of("glitchless.kernel.reactive.x__describe__mutmut_3") == "_describe"
+
+
+def test_changed_lines_are_the_removed_and_added_source() -> None:
+    assert changed_lines(DIFF) == ("while stack:", "while not stack:")
+
+
+def test_a_mutant_is_located_at_its_line_in_the_source_file() -> None:
+    path, line = locate("glitchless.kernel.reactive.xǁRuntimeǁ_refresh__mutmut_1", DIFF)
+    assert path == str(Path("glitchless/kernel/reactive.py"))
+    source = Path(path).read_text().splitlines()
+    assert source[line - 1].strip() == "while stack:"
+
+
+def test_equivalent_entries_must_say_why(tmp_path: Path) -> None:
+    bad = tmp_path / "eq.toml"
+    bad.write_text('[[equivalent]]\nfunction = "f"\nbefore = "a"\nafter = "b"\n')
+    with pytest.raises(ValueError, match="lacks reason"):
+        load_equivalents(bad)
+    good = tmp_path / "ok.toml"
+    good.write_text('[[equivalent]]\nfunction = "f"\nbefore = "a"\nafter = "b"\nreason = "same"\n')
+    assert load_equivalents(good)[0]["reason"] == "same"
+
+
+def test_mutation_score_leaves_out_reviewed_equivalents() -> None:
+    mutants = [Mutant(f"m{i}", "killed") for i in range(8)]
+    mutants += [Mutant("s1", "survived"), Mutant("s2", "survived", equivalent_reason="dead default")]
+    mutants += [Mutant("t1", "timeout")]
+    rep = MutationReport(mutants, seconds=12.0)
+    assert rep.scored == 10
+    assert rep.killed_percent == pytest.approx(80.0)
+    assert rep.detected_percent == pytest.approx(90.0)
+    assert [m.name for m in rep.survivors] == ["s1"]
+    text = format_summary(rep)
+    assert "score (killed / scored): 80.0%" in text and "dead default" in text
+
+
+def test_report_writes_both_files_and_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "mutation.json").write_text(json.dumps({
+        "total": 10, "counts": {"killed": 9, "survived": 1}, "equivalent": 0, "killed_percent": 90.0,
+        "detected_percent": 90.0, "seconds": 3.0,
+        "survivors": [{"file": "k.py", "line": 7, "status": "survived", "diff": "-a\n+b"}],
+    }))
+    assert main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert "not yet measured (see the report for the command): properties, coverage\n" in out
+    page = (tmp_path / "reports" / "index.html").read_text()
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert "Scenarios: 9/9 pass" in summary and "| circuit-breaker | 15/15 | PASS |" in summary
+    assert "score 90.0% killed" in summary
+    assert "<svg" in page and "k.py:7" in page and "glitchless coverage" in page
+
+
+def test_properties_section_renders_the_conformance_table() -> None:
+    lines = report_mod._properties_md({
+        "fuzz": {"target": "glitchless", "examples": 2000, "passed": True},
+        "exhaustive": {"cases": 1234, "passed": True},
+        "conformance": {"glitchless": {"glitch": True, "cutoff": True}, "peer": {"glitch": True, "cutoff": False}},
+    })
+    assert "- fuzz on glitchless: 2000 examples, passed" in lines
+    assert "- exhaustive: 1234 cases checked, passed" in lines
+    assert "| kernel | cutoff | glitch |" in lines and "| peer | FAIL | pass |" in lines
+    assert "<td class='fail'>FAIL</td>" in report_mod._md_list_to_html(lines)
