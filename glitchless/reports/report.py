@@ -33,12 +33,10 @@ class ScenarioRow:
 
 
 def run_scenarios(seed: int = 0) -> list[ScenarioRow]:
-    from glitchless.scenarios import SCENARIO_MODULES, SCENARIOS, load_all, run_scenario
+    from glitchless.scenarios import ordered_scenarios, run_scenario
 
-    load_all()
-    order = [n for m in SCENARIO_MODULES for n, sc in SCENARIOS.items() if sc.body.__module__.endswith("." + m)]
     rows = []
-    for name in order:
+    for name in [sc.name for sc in ordered_scenarios()]:
         started = time.perf_counter()  # how long the scenario took to run, for the report only
         result = run_scenario(name, seed)
         wall_ms = (time.perf_counter() - started) * 1000

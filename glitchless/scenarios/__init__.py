@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from importlib.metadata import entry_points
 
 from glitchless.scenarios.framework import (
     SCENARIOS,
@@ -31,8 +33,31 @@ SCENARIO_MODULES: list[str] = [
 
 
 def load_all() -> None:
+    """Import the built-in scenarios, then those other packages declare.
+
+    A downstream package adds its own by naming a module in the entry-point
+    group `glitchless.scenarios`; importing it registers its `@scenario`s.
+    """
     for module in SCENARIO_MODULES:
         importlib.import_module(f"glitchless.scenarios.{module}")
+    for ep in entry_points(group="glitchless.scenarios"):
+        if ep.value not in sys.modules:
+            try:
+                importlib.import_module(ep.value)
+            except Exception as exc:
+                raise ImportError(f"scenario module {ep.value!r} (entry point {ep.name!r}) failed to import: {exc}") from exc
+
+
+def ordered_scenarios() -> list[Scenario]:
+    """Every scenario: the built-in ones in patterns.md order, then any a downstream package added."""
+    load_all()
+    modules = [f"glitchless.scenarios.{m}" for m in SCENARIO_MODULES]
+
+    def position(sc: Scenario) -> int:
+        module = getattr(sc.body, "__module__", "")
+        return modules.index(module) if module in modules else len(modules)
+
+    return sorted(SCENARIOS.values(), key=position)  # stable: registration order within a module
 
 
 __all__ = [
@@ -44,6 +69,7 @@ __all__ = [
     "UnknownScenarioError",
     "get_scenario",
     "load_all",
+    "ordered_scenarios",
     "run_scenario",
     "scenario",
 ]

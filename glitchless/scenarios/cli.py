@@ -28,7 +28,6 @@ from glitchless.scenarios.framework import (
 )
 
 
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("list", help="list the scenarios")
     p.set_defaults(run=cmd_list)
@@ -75,6 +74,8 @@ def known_scenario(name: str) -> str:
         return get_scenario(name).name
     except UnknownScenarioError as exc:
         raise UsageError(str(exc.args[0])) from None
+    except ImportError as exc:  # a downstream scenario module that does not import
+        raise UsageError(str(exc)) from None
 
 
 def run(name: str, seed: int, keep: list[Script] | None = None) -> ScenarioResult:
@@ -151,21 +152,16 @@ def write_trace(path: str, result: ScenarioResult) -> None:
         raise UsageError(f"cannot write trace {path!r}: {exc.strerror or exc}") from None
 
 
-def ordered_scenarios() -> list[Scenario]:
-    """Every scenario, in SCENARIO_MODULES order (patterns.md order), whatever order they were imported in."""
-    from glitchless.scenarios import SCENARIO_MODULES, load_all
-
-    load_all()
-    modules = [f"glitchless.scenarios.{m}" for m in SCENARIO_MODULES]
-
-    def position(sc: Scenario) -> int:
-        module = getattr(sc.body, "__module__", "")
-        return modules.index(module) if module in modules else len(modules)
-
-    return sorted(SCENARIOS.values(), key=position)  # stable: registration order within a module
-
-
 # -- commands --------------------------------------------------------------------------
+
+
+def ordered_scenarios() -> list[Scenario]:
+    from glitchless.scenarios import ordered_scenarios as ordered
+
+    try:
+        return ordered()
+    except ImportError as exc:  # a downstream scenario module that does not import
+        raise UsageError(str(exc)) from None
 
 
 def cmd_list(args: argparse.Namespace) -> int:
