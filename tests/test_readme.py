@@ -1,0 +1,28 @@
+"""The README's Python examples run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from glitchless.scenarios import SCENARIOS, run_scenario
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+def test_reactive_core_example_prints_what_its_comments_say(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(BLOCKS[0], "README.md", "exec"), {})
+    assert capsys.readouterr().out == "total 20\ntotal 60\n"
+
+
+def test_scenario_example_registers_and_passes() -> None:
+    try:
+        exec(compile(BLOCKS[1], "README.md", "exec"), {"__name__": "readme_example"})
+        result = run_scenario("team-greeter", 0)
+    finally:
+        SCENARIOS.pop("team-greeter", None)
+    assert result.passed
+    assert result.observations == {"said": ["hello", "hi"]}
