@@ -1,0 +1,331 @@
+"""Hypothesis stateful machines that model-check a kernel against the reference model.
+
+`make_machine(target)` returns a `RuleBasedStateMachine` subclass whose rules
+grow a random graph (signals; computeds over random earlier nodes with
+functions from the closed set; effects that may write, read untracked and
+return cleanups) and apply random operations (writes, equal writes of the
+same object or of an equal copy, nested batches, reads, disposals). After
+every rule the harness has checked the operation's trace; the first enabled
+violation fails the example, and Hypothesis shrinks it.
+
+`fuzz(...)` runs such a machine and returns a `FuzzReport` with each distinct
+failure (one per property/kind), already shrunk, as a readable program and a
+replay command.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+
+from glitchless.properties.harness import HOWS, Session
+from glitchless.properties.hooks import Violation
+from glitchless.properties.model import FUNCTIONS, AddSignal
+from glitchless.properties.program import Dispose, Program, Read, Set
+from glitchless.properties.targets import Target, load_target
+
+DOMAIN = 3  # values 0, 1, 2
+MAX_NODES = 8
+MAX_SIGNALS = 3  # the rest of the node budget goes to computeds and effects
+DEFAULT_STEPS = 30
+
+PICK = st.integers(0, 15)
+VALUES = st.integers(0, DOMAIN - 1)
+FNS = st.sampled_from(FUNCTIONS)
+PICKS = st.lists(PICK, min_size=1, max_size=3)
+
+_LEAF_OPS = st.one_of(
+    st.tuples(st.just("set"), PICK, VALUES),
+    st.tuples(st.just("set"), PICK, VALUES),
+    st.tuples(st.sampled_from(["same", "copy"]), PICK),
+    st.tuples(st.just("read"), PICK, st.sampled_from(HOWS)),
+    st.tuples(st.just("dispose"), PICK),
+)
+BATCH_OPS = st.recursive(
+    st.lists(_LEAF_OPS, max_size=4),
+    lambda inner: st.lists(st.one_of(_LEAF_OPS, st.tuples(st.just("batch"), inner)), max_size=4),
+    max_leaves=8,
+)
+
+
+class PropertyFailure(AssertionError):
+    """A property violated by a kernel. Each property/kind gets its own subclass, so Hypothesis
+    reports and shrinks each kind of failure separately."""
+
+    def __init__(self, violation: Violation, program: Program, target: str) -> None:
+        self.violation = violation
+        self.program = program
+        self.target = target
+        super().__init__(render_failure(violation, program, target))
+
+
+_FAILURE_TYPES: dict[str, type[PropertyFailure]] = {}
+
+
+def failure_type(label: str) -> type[PropertyFailure]:
+    cls = _FAILURE_TYPES.get(label)
+    if cls is None:
+        name = "".join(part.capitalize() for part in re.split(r"[^a-zA-Z0-9]+", label) if part) + "Failure"
+        cls = type(name, (PropertyFailure,), {"__module__": __name__})
+        _FAILURE_TYPES[label] = cls
+    return cls
+
+
+def replay_command(program: Program, target: str, checks: Iterable[str] | None = None) -> str:
+    cmd = f"glitchless fuzz --target {shlex.quote(target)} --replay {shlex.quote(program.to_json())}"
+    if checks:
+        cmd += f" --checks {shlex.quote(','.join(sorted(checks)))}"
+    return cmd
+
+
+def render_failure(violation: Violation, program: Program, target: str) -> str:
+    return (
+        f"{violation.label} on {target}, at step {violation.step}:\n"
+        f"  {violation.message}\n"
+        f"program ({len(program.steps)} steps):\n{program.describe()}\n"
+        f"replay: {replay_command(program, target)}"
+    )
+
+
+class KernelMachine(RuleBasedStateMachine):
+    """Random graphs and operations on one target; configure with `make_machine`."""
+
+    target: ClassVar[Target]
+    checks: ClassVar[frozenset[str] | None] = None
+    domain: ClassVar[int] = DOMAIN
+    max_nodes: ClassVar[int] = MAX_NODES
+    on_example: ClassVar[Callable[[], None] | None] = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        if type(self).on_example is not None:
+            type(self).on_example()  # type: ignore[misc]
+        t = type(self).target
+        self.session = Session(t.make(), self.domain, self.checks, t.unsupported)
+
+    def _apply(self, step: Any) -> None:
+        found = self.session.apply(step)
+        if found:
+            v = found[0]
+            raise failure_type(v.label)(v, self.session.program, self.target.name)
+
+    def _room(self) -> bool:
+        return self.session.node_count < self.max_nodes and self.session.broken is None
+
+    # -- building the graph -------------------------------------------------
+
+    @precondition(lambda self: self._room() and len(self.session.signals()) < MAX_SIGNALS)
+    @rule(init=VALUES)
+    def add_signal(self, init: int) -> None:
+
+        self._apply(AddSignal(init))
+
+    @precondition(lambda self: self._room() and bool(self.session.readable()))
+    @rule(fn=FNS, picks=PICKS)
+    def add_computed(self, fn: str, picks: list[int]) -> None:
+        self._apply(self.session.computed_step(fn, picks))
+
+    @precondition(lambda self: self._room() and bool(self.session.readable()))
+    @rule(
+        fn=FNS,
+        picks=PICKS,
+        cleanup=st.booleans(),
+        write=st.none() | st.tuples(st.sampled_from(["const", "clamp"]), PICK, VALUES),
+        untracked=st.none() | PICK,
+    )
+    def add_effect(
+        self,
+        fn: str,
+        picks: list[int],
+        cleanup: bool,
+        write: tuple[Literal["const", "clamp"], int, int] | None,
+        untracked: int | None,
+    ) -> None:
+        self._apply(self.session.effect_step(fn, picks, cleanup, write, untracked))
+
+    # -- operations -----------------------------------------------------------
+
+    @precondition(lambda self: bool(self.session.signals()))
+    @rule(pick=PICK, value=VALUES)
+    def write(self, pick: int, value: int) -> None:
+
+        sigs = self.session.signals()
+        self._apply(Set(sigs[pick % len(sigs)], value))
+
+    @precondition(lambda self: bool(self.session.signals()))
+    @rule(pick=PICK, mode=st.sampled_from(["same", "copy"]))
+    def equal_write(self, pick: int, mode: Literal["same", "copy"]) -> None:
+
+        sigs = self.session.signals()
+        self._apply(Set(sigs[pick % len(sigs)], 0, mode))
+
+    @precondition(lambda self: bool(self.session.signals()))
+    @rule(ops=BATCH_OPS)
+    def batch(self, ops: Sequence[tuple[Any, ...]]) -> None:
+        self._apply(self.session.batch_step(ops))
+
+    @precondition(lambda self: bool(self.session.readable()))
+    @rule(pick=PICK, how=st.sampled_from(HOWS))
+    def read(self, pick: int, how: Literal["get", "peek", "untracked"]) -> None:
+
+        pool = self.session.readable()
+        self._apply(Read(pool[pick % len(pool)], how))
+
+    @precondition(lambda self: bool(self.session.effects()))
+    @rule(pick=PICK)
+    def dispose_effect(self, pick: int) -> None:
+
+        effects = self.session.effects()
+        self._apply(Dispose(effects[pick % len(effects)]))
+
+    @precondition(
+        lambda self: "dispose_computed" not in self.target.unsupported and bool(self.session.disposable_computeds())
+    )
+    @rule(pick=PICK)
+    def dispose_computed(self, pick: int) -> None:
+
+        pool = self.session.disposable_computeds()
+        self._apply(Dispose(pool[pick % len(pool)]))
+
+    def teardown(self) -> None:
+        self.session.close()
+
+
+def make_machine(
+    target: Target | str,
+    checks: Iterable[str] | None = None,
+    *,
+    domain: int = DOMAIN,
+    max_nodes: int = MAX_NODES,
+) -> type[KernelMachine]:
+    """A machine class for one target, checking `checks` (property or property/kind names; None: all)."""
+    t = target if isinstance(target, Target) else load_target(target)
+    chosen = None if checks is None else frozenset(checks)
+    name = "KernelMachine_" + re.sub(r"\W+", "_", t.name)
+    cls = type(name, (KernelMachine,), {"target": t, "checks": chosen, "domain": domain,
+                                         "max_nodes": max_nodes, "__module__": __name__})
+    # Stable across processes and machines: workers fuzzing the same target with the same
+    # checks share example-database entries, so a failure one finds is replayed by all.
+    digest = f"glitchless-machine|{t.name}|{sorted(chosen) if chosen else 'all'}|{domain}|{max_nodes}"
+    cls._hypothesis_internal_add_digest = digest.encode()  # type: ignore[attr-defined]
+    return cls
+
+
+@dataclass(frozen=True)
+class Failure:
+    violation: Violation
+    program: Program
+    target: str
+
+    @property
+    def label(self) -> str:
+        return self.violation.label
+
+    def render(self) -> str:
+        return render_failure(self.violation, self.program, self.target)
+
+    def replay_command(self) -> str:
+        return replay_command(self.program, self.target)
+
+
+@dataclass
+class FuzzReport:
+    target: str
+    examples: int
+    seed: int
+    steps: int
+    seconds: float = 0.0
+    runs: int = 0  # machines Hypothesis built: generated examples plus shrinking attempts
+    failures: list[Failure] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.errors
+
+    def labels(self) -> list[str]:
+        return sorted({f.label for f in self.failures})
+
+
+def database_at(path: str | Path | None) -> ExampleDatabase | None:
+    """A shared example database in a directory (None: no database, the run depends on the seed only)."""
+    return None if path is None else DirectoryBasedExampleDatabase(str(path))
+
+
+def fuzz(
+    target: Target | str,
+    *,
+    examples: int = 200,
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    checks: Iterable[str] | None = None,
+    database: ExampleDatabase | str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    report_multiple: bool = True,
+    domain: int = DOMAIN,
+    max_nodes: int = MAX_NODES,
+) -> FuzzReport:
+    """Run the machine on `target` for `examples` examples of up to `steps` steps.
+
+    Deterministic for a given seed (and database contents); never seeded from the clock.
+    `progress`, if given, is called with the number of machines built so far.
+    """
+    t = target if isinstance(target, Target) else load_target(target)
+    cls = make_machine(t, checks, domain=domain, max_nodes=max_nodes)
+    report = FuzzReport(t.name, examples, seed, steps)
+
+    def count() -> None:
+        report.runs += 1
+        if progress is not None:
+            progress(report.runs)
+
+    cls.on_example = count
+    hypothesis.seed(seed)(cls)
+    db = database if isinstance(database, ExampleDatabase) or database is None else database_at(database)
+    config = settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=db,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=report_multiple,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+        print_blob=False,
+    )
+    start = time.perf_counter()
+    try:
+        run_state_machine_as_test(cls, settings=config)
+    except Exception as exc:  # noqa: BLE001 - every failure is collected into the report
+        _collect(exc, report)
+    finally:
+        report.seconds = time.perf_counter() - start
+    return report
+
+
+def _collect(exc: BaseException, report: FuzzReport) -> None:
+    from hypothesis.errors import FlakyFailure
+
+    if isinstance(exc, PropertyFailure):
+        report.failures.append(Failure(exc.violation, exc.program, exc.target))
+    elif isinstance(exc, FlakyFailure):
+        inner = "; ".join(f"{type(e).__name__}: {str(e).splitlines()[0]}" for e in exc.exceptions)
+        report.errors.append(f"flaky failure (did not reproduce on replay): {inner}")
+    elif isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            _collect(sub, report)
+    else:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        report.errors.append(f"{type(exc).__name__}: {first}")
