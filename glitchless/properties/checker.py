@@ -19,7 +19,8 @@ transient changes *may* run; any other run is spurious.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias
 
 from glitchless.properties.hooks import Violation
 from glitchless.properties.model import AddComputed, AddEffect, AddSignal, NodeSpec, ReferenceModel, same
@@ -188,25 +189,28 @@ class Monitor:
         self._missed = {}
         self._disposing = None
         self._events = events
+        handlers = self._handlers
         for i, ev in enumerate(events):
             self._i = i
             self.clock += 1
-            if isinstance(ev, ReadEnd):
-                self._read_end(ev)
-            elif isinstance(ev, ReadBegin):
-                self._demand.append(ev.node)
-            elif isinstance(ev, Begin):
-                self._begin(ev.node)
-            elif isinstance(ev, End):
-                self._end(ev)
-            elif isinstance(ev, Write):
-                self._write(ev)
-            elif isinstance(ev, CleanupRan):
-                self._cleanup(ev)
-            else:
-                self._mark(ev)
+            handlers[type(ev)](ev)
         self._end_of_operation()
         return self._v
+
+    @property
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        return {
+            ReadEnd: self._read_end,
+            ReadBegin: self._read_begin,
+            Begin: self._begin,
+            End: self._end,
+            Write: self._write,
+            CleanupRan: self._cleanup,
+            Mark: self._mark,
+        }
+
+    def _read_begin(self, ev: ReadBegin) -> None:
+        self._demand.append(ev.node)
 
     def _fail(self, prop: str, kind: str, message: str) -> None:
         self._v.append(Violation(prop, kind, message, self._step))
@@ -269,7 +273,8 @@ class Monitor:
             return True
         return any(node in self.upstream[e] for e in self.model.live_effects())
 
-    def _begin(self, node: int) -> None:
+    def _begin(self, ev: Begin) -> None:
+        node = ev.node
         spec = self.model.nodes[node]
         run = _Run(node, self.clock, self.obs.get(node))
         if isinstance(spec, AddComputed):
@@ -397,6 +402,8 @@ class Monitor:
             self.awaiting[e] = ev.run
 
     def _check_awaiting(self, what: str) -> None:
+        if not self.awaiting:
+            return
         for e, run in list(self.awaiting.items()):
             self._fail("cleanups", "cleanup-without-rerun",
                        f"the cleanup of {self.names[e]}'s run #{run} ran, but {what} before {self.names[e]} ran again")

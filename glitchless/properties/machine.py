@@ -33,6 +33,7 @@ from glitchless.properties.harness import HOWS, Session
 from glitchless.properties.hooks import Violation
 from glitchless.properties.model import FUNCTIONS, AddSignal
 from glitchless.properties.program import Dispose, Program, Read, Set
+from glitchless.properties.reduce import first_violation, reduce_program
 from glitchless.properties.targets import Target, load_target
 
 DOMAIN = 3  # values 0, 1, 2
@@ -273,13 +274,15 @@ def fuzz(
     database: ExampleDatabase | str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     report_multiple: bool = True,
+    reduce: bool = True,
     domain: int = DOMAIN,
     max_nodes: int = MAX_NODES,
 ) -> FuzzReport:
     """Run the machine on `target` for `examples` examples of up to `steps` steps.
 
     Deterministic for a given seed (and database contents); never seeded from the clock.
-    `progress`, if given, is called with the number of machines built so far.
+    `progress`, if given, is called with the number of machines built so far. With `reduce`,
+    each shrunk failure is further reduced structurally (see `glitchless.properties.reduce`).
     """
     t = target if isinstance(target, Target) else load_target(target)
     cls = make_machine(t, checks, domain=domain, max_nodes=max_nodes)
@@ -310,9 +313,18 @@ def fuzz(
         run_state_machine_as_test(cls, settings=config)
     except Exception as exc:  # noqa: BLE001 - every failure is collected into the report
         _collect(exc, report)
-    finally:
-        report.seconds = time.perf_counter() - start
+    if reduce:
+        report.failures = [_reduced(f, t) for f in report.failures]
+    report.seconds = time.perf_counter() - start
     return report
+
+
+def _reduced(failure: Failure, target: Target) -> Failure:
+    program = reduce_program(failure.program, target, failure.label)
+    violation = first_violation(program, target, failure.label)
+    if violation is None:  # did not reproduce on a fresh runtime: keep what Hypothesis found
+        return failure
+    return Failure(violation, program, failure.target)
 
 
 def _collect(exc: BaseException, report: FuzzReport) -> None:
