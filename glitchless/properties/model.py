@@ -149,6 +149,7 @@ class ReferenceModel:
         self.nodes: list[NodeSpec] = []
         self.signals: dict[int, int] = {}
         self.disposed: set[int] = set()
+        self._effects: list[int] = []
 
     # -- building --------------------------------------------------------
 
@@ -164,6 +165,8 @@ class ReferenceModel:
         self.nodes.append(spec)
         if isinstance(spec, AddSignal):
             self.signals[node] = spec.init
+        elif isinstance(spec, AddEffect):
+            self._effects.append(node)
         return node
 
     def write(self, signal: int, value: int) -> bool:
@@ -175,6 +178,8 @@ class ReferenceModel:
 
     def dispose(self, node: int) -> None:
         self.disposed.add(node)
+        if node in self._effects:
+            self._effects.remove(node)
 
     # -- evaluation: no caching, everything from the signals ---------------
 
@@ -228,7 +233,8 @@ class ReferenceModel:
         return any(not same(_known(vals[n]), v) for n, v in observation)
 
     def live_effects(self) -> list[int]:
-        return [n for n, s in enumerate(self.nodes) if isinstance(s, AddEffect) and n not in self.disposed]
+        """Effects not disposed, in creation order."""
+        return list(self._effects)
 
     def round_members(self, observations: dict[int, Observation]) -> list[int]:
         """The effects a round starting now runs, in creation order."""
