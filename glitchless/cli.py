@@ -36,7 +36,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Register] = [_register_demo]
+def _register_properties(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from glitchless.properties.cli import register  # imported here: it imports UsageError from this module
+
+    register(sub)
+
+
+COMMANDS: list[Register] = [_register_demo, _register_properties]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
