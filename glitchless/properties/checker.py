@@ -386,7 +386,7 @@ class Monitor:
         name = self.names[run.node]
         base = f"{name} ran although nothing it read had changed (it last read {self._show(prev)})"
         kind, why = self._why_unchanged(prev)
-        if kind is None and run.node in self._ran:
+        if kind != "missing-cutoff-computed" and run.node in self._ran:
             kind, why = "repeated-run", ": it ran twice in one flush"
         self._fail("ordering", kind or "spurious-run", base + why)
 

@@ -50,8 +50,10 @@ class Session:
         domain: int = 3,
         checks: Iterable[str] | None = None,
         unsupported: frozenset[str] = frozenset(),
+        exclude: Iterable[str] = (),
     ) -> None:
         self.rt = runtime
+        self.exclude = frozenset(exclude)  # property/kind labels to ignore
         self.domain = domain
         self.checks = None if checks is None else frozenset(checks)
         self.unsupported = unsupported
@@ -76,6 +78,8 @@ class Session:
         return Program(self.domain, tuple(self.steps))
 
     def enabled(self, v: Violation) -> bool:
+        if v.label in self.exclude:
+            return False
         return self.checks is None or v.property in self.checks or v.label in self.checks
 
     def run(self, steps: Iterable[Step]) -> list[Violation]:

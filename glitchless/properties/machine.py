@@ -104,6 +104,7 @@ class KernelMachine(RuleBasedStateMachine):
 
     target: ClassVar[Target]
     checks: ClassVar[frozenset[str] | None] = None
+    exclude: ClassVar[frozenset[str]] = frozenset()
     domain: ClassVar[int] = DOMAIN
     max_nodes: ClassVar[int] = MAX_NODES
     on_example: ClassVar[Callable[[], None] | None] = None
@@ -113,7 +114,7 @@ class KernelMachine(RuleBasedStateMachine):
         if type(self).on_example is not None:
             type(self).on_example()  # type: ignore[misc]
         t = type(self).target
-        self.session = Session(t.make(), self.domain, self.checks, t.unsupported)
+        self.session = Session(t.make(), self.domain, self.checks, t.unsupported, self.exclude)
 
     def _apply(self, step: Any) -> None:
         found = self.session.apply(step)
@@ -209,16 +210,20 @@ def make_machine(
     *,
     domain: int = DOMAIN,
     max_nodes: int = MAX_NODES,
+    exclude: Iterable[str] = (),
 ) -> type[KernelMachine]:
-    """A machine class for one target, checking `checks` (property or property/kind names; None: all)."""
+    """A machine class for one target, checking `checks` (property or property/kind names; None: all)
+    and ignoring the property/kind labels in `exclude`."""
     t = target if isinstance(target, Target) else load_target(target)
     chosen = None if checks is None else frozenset(checks)
+    skipped = frozenset(exclude)
     name = "KernelMachine_" + re.sub(r"\W+", "_", t.name)
-    cls = type(name, (KernelMachine,), {"target": t, "checks": chosen, "domain": domain,
+    cls = type(name, (KernelMachine,), {"target": t, "checks": chosen, "exclude": skipped, "domain": domain,
                                          "max_nodes": max_nodes, "__module__": __name__})
     # Stable across processes and machines: workers fuzzing the same target with the same
     # checks share example-database entries, so a failure one finds is replayed by all.
-    digest = f"glitchless-machine|{t.name}|{sorted(chosen) if chosen else 'all'}|{domain}|{max_nodes}"
+    digest = (f"glitchless-machine|{t.name}|{sorted(chosen) if chosen else 'all'}|{domain}|{max_nodes}"
+              + (f"|without {sorted(skipped)}" if skipped else ""))
     cls._hypothesis_internal_add_digest = digest.encode()  # type: ignore[attr-defined]
     return cls
 
@@ -274,45 +279,71 @@ def fuzz(
     database: ExampleDatabase | str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     report_multiple: bool = True,
+    shrink: bool = True,
     reduce: bool = True,
+    replay_only: bool = False,
     domain: int = DOMAIN,
     max_nodes: int = MAX_NODES,
 ) -> FuzzReport:
     """Run the machine on `target` for `examples` examples of up to `steps` steps.
 
     Deterministic for a given seed (and database contents); never seeded from the clock.
-    `progress`, if given, is called with the number of machines built so far. With `reduce`,
-    each shrunk failure is further reduced structurally (see `glitchless.properties.reduce`).
+    `progress`, if given, is called with the number of machines built so far. With `shrink`,
+    Hypothesis shrinks each failure; with `reduce`, the program is then reduced structurally
+    (see `glitchless.properties.reduce`). `replay_only` skips generation: only examples saved
+    in the database are replayed.
     """
     t = target if isinstance(target, Target) else load_target(target)
-    cls = make_machine(t, checks, domain=domain, max_nodes=max_nodes)
     report = FuzzReport(t.name, examples, seed, steps)
+    db = database if isinstance(database, ExampleDatabase) or database is None else database_at(database)
+    start = time.perf_counter()
 
     def count() -> None:
         report.runs += 1
         if progress is not None:
             progress(report.runs)
 
-    cls.on_example = count
-    hypothesis.seed(seed)(cls)
-    db = database if isinstance(database, ExampleDatabase) or database is None else database_at(database)
-    config = settings(
-        max_examples=examples,
-        stateful_step_count=steps,
-        deadline=None,
-        database=db,
-        derandomize=False,
-        verbosity=Verbosity.quiet,
-        report_multiple_bugs=report_multiple,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
-        print_blob=False,
-    )
-    start = time.perf_counter()
-    try:
-        run_state_machine_as_test(cls, settings=config)
-    except Exception as exc:  # noqa: BLE001 - every failure is collected into the report
-        _collect(exc, report)
+    def search(exclude: frozenset[str], multiple: bool) -> None:
+        cls = make_machine(t, checks, domain=domain, max_nodes=max_nodes, exclude=exclude)
+        cls.on_example = count
+        hypothesis.seed(seed)(cls)
+        config = settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            database=db,
+            derandomize=False,
+            verbosity=Verbosity.quiet,
+            report_multiple_bugs=multiple,
+            suppress_health_check=list(HealthCheck),
+            phases=tuple(p for p in (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
+                         if (shrink or p is not Phase.shrink)
+                         and not (replay_only and p in (Phase.generate, Phase.target))),
+            print_blob=False,
+        )
+        try:
+            run_state_machine_as_test(cls, settings=config)
+        except BaseException as exc:
+            if type(exc).__name__ in ("SkipTest", "Skipped"):
+                pass  # nothing to run: replay_only with an empty database (unittest's or pytest's skip)
+            elif isinstance(exc, Exception):
+                _collect(exc, report)  # every failure goes into the report
+            else:
+                raise
+
+    if shrink or not report_multiple:
+        search(frozenset(), report_multiple)
+    else:
+        # Hypothesis looks for further bugs only while it may shrink them; without shrinking,
+        # search again with every kind found so far ignored, until nothing new turns up.
+        found: set[str] = set()
+        while True:
+            before = len(report.failures) + len(report.errors)
+            search(frozenset(found), False)
+            new = {f.label for f in report.failures} - found
+            if not new or len(report.failures) + len(report.errors) == before:
+                break
+            found |= new
     if reduce:
         report.failures = [_reduced(f, t) for f in report.failures]
     report.seconds = time.perf_counter() - start
@@ -320,10 +351,10 @@ def fuzz(
 
 
 def _reduced(failure: Failure, target: Target) -> Failure:
-    program = reduce_program(failure.program, target, failure.label)
-    violation = first_violation(program, target, failure.label)
-    if violation is None:  # did not reproduce on a fresh runtime: keep what Hypothesis found
+    shown = first_violation(reduce_program(failure.program, target, failure.label), target, failure.label)
+    if shown is None:  # did not reproduce on a fresh runtime: keep what Hypothesis found
         return failure
+    violation, program = shown
     return Failure(violation, program, failure.target)
 
 

@@ -29,7 +29,9 @@ def shows(program: Program, target: Target, label: str) -> bool:
     return first_violation(program, target, label) is not None
 
 
-def first_violation(program: Program, target: Target, label: str) -> Violation | None:
+def first_violation(program: Program, target: Target, label: str) -> tuple[Violation, Program] | None:
+    """The first violation of `label` running `program` on a fresh runtime, with the program as
+    executed (equal writes record the value they wrote then); None if it does not show."""
     session = Session(target.make(), program.domain, {label}, target.unsupported)
     try:
         found = session.run(program.steps)
@@ -37,7 +39,8 @@ def first_violation(program: Program, target: Target, label: str) -> Violation |
         return None
     finally:
         session.close()
-    return next((v for v in found if v.label == label), None)
+    first = next((v for v in found if v.label == label), None)
+    return None if first is None else (first, session.program)
 
 
 def reduce_program(program: Program, target: Target, label: str, max_attempts: int = 3000) -> Program:
