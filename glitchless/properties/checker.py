@@ -94,6 +94,7 @@ class Monitor:
         self.model = model
         self.names: list[str] = []
         self.upstream: list[frozenset[int]] = []  # each node and everything it may read, transitively
+        self.upstream_signals: list[frozenset[int]] = []  # the signals among those
         self.clock = 0
         self.obs: dict[int, list[Read_]] = {}  # last run's tracked reads, per computed/effect
         self.results: dict[int, list[tuple[int, int]]] = {}  # computed -> (clock, result) of every run
@@ -108,6 +109,7 @@ class Monitor:
         self._step = 0
         self._phase = "idle"
         self._round: list[int] = []
+        self._due: set[int] = set()  # round members that were stale when the round started
         self._pos = 0
         self._open: list[_Run] = []
         self._demand: list[int] = []
@@ -133,6 +135,7 @@ class Monitor:
             if spec.write is not None and spec.write.kind == "clamp":
                 up.add(spec.write.target)
         self.upstream.append(frozenset(up))
+        self.upstream_signals.append(frozenset(n for n in up if isinstance(self.model.nodes[n], AddSignal)))
         self._values = None
         return node
 
@@ -166,6 +169,22 @@ class Monitor:
             return MAY
         return NO
 
+    def _touched(self, effect: int) -> bool:
+        """Has a signal that something the effect read may depend on changed since it read it?
+
+        A push-pull kernel queues such an effect when the round starts (it *may* need to run)
+        and runs it in that round if it turns out stale by its turn - for instance because an
+        earlier effect of the round wrote one of its signals. That is a legal round member.
+        """
+        obs = self.obs.get(effect)
+        if obs is None:
+            return True
+        for n, _, t in obs:
+            for sig in self.upstream_signals[n]:
+                if any(ct > t for ct in self.changes.get(sig, ())):
+                    return True
+        return False
+
     def _why(self, effect: int) -> str:
         obs = self.obs.get(effect)
         if obs is None:
@@ -182,6 +201,7 @@ class Monitor:
         self._step = step
         self._phase = phase
         self._round = []
+        self._due = set()
         self._pos = 0
         self._open = []
         self._demand = []
@@ -226,11 +246,11 @@ class Monitor:
     def _mark(self, ev: Mark) -> None:
         if ev.what == "flush":
             self._phase = "flush"
-            self._round, self._pos = [], 0
+            self._round, self._pos, self._due = [], 0, set()
         elif ev.what == "create":
             assert ev.node is not None
             self._phase = "flush"
-            self._round, self._pos = [ev.node], 0
+            self._round, self._pos, self._due = [ev.node], 0, {ev.node}
         elif ev.what == "dispose":
             assert ev.node is not None
             self.model.dispose(ev.node)
@@ -301,7 +321,8 @@ class Monitor:
             self._fail("ordering", "nested-run",
                        f"{name} ran inside the body of {self.names[self._open[-1].node]} (a flush nested in a run)")
         if self._phase != "flush":
-            where = "inside a batch" if self._phase == "batch" else "outside any flush"
+            where = ("inside a batch" if self._phase == "batch"
+                     else "outside any flush (only writes, batches and effect creation may run effects)")
             self._fail("ordering", "run-in-batch" if self._phase == "batch" else "run-outside-flush",
                        f"{name} ran {where}")
             return
@@ -313,7 +334,11 @@ class Monitor:
         rest = self._round[self._pos:]
         if g not in rest:
             self._skip(rest, g)
-            self._round = [e for e in self.model.live_effects() if self.status(e) != NO]
+            # The new round: effects stale now (due: they must run in it) and effects that may be
+            # affected (a kernel may run them here if they are stale by their turn, or defer them).
+            statuses = {e: self.status(e) for e in self.model.live_effects()}
+            self._round = [e for e, st in statuses.items() if st != NO or self._touched(e)]
+            self._due = {e for e, st in statuses.items() if st == MUST}
             self._pos = 0
             rest = self._round
             if g not in rest:
@@ -324,7 +349,7 @@ class Monitor:
 
     def _skip(self, effects: list[int], g: int) -> None:
         for e in effects:
-            if e in self.model.disposed or self.status(e) != MUST:
+            if e not in self._due or e in self.model.disposed or self.status(e) != MUST:
                 continue
             if any(isinstance(ev, Begin) and ev.node == e for ev in self._events[self._i + 1:]):
                 self._fail("ordering", "out-of-order",
@@ -376,9 +401,11 @@ class Monitor:
                     return ("missing-cutoff-computed",
                             f": {self.names[n]} recomputed to an equal value{ident}, which must not re-run its dependents")
         for n, _, t in prev:
-            if any(et > t for et in self.equal_writes.get(n, ())):
-                return ("missing-cutoff-equal-write",
-                        f": {self.names[n]} was set to a value equal to its current one, which must change nothing")
+            for sig in sorted(self.upstream_signals[n]):
+                if any(et > t for et in self.equal_writes.get(sig, ())):
+                    return ("missing-cutoff-equal-write",
+                            f": {self.names[sig]} was set to a value equal to its current one, which must change "
+                            "nothing")
         return None, ""
 
     def _classify_spurious(self, run: _Run) -> None:

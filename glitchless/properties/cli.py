@@ -141,7 +141,7 @@ def _run_fuzz(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: FuzzReport, args: argparse.Namespace) -> int:
-    summary = f"{report.examples} examples ({report.runs} machine runs), seed {report.seed}, {report.seconds:.1f} s"
+    summary = f"up to {report.examples} examples ({report.runs} machine runs), seed {report.seed}, {report.seconds:.1f} s"
     if report.ok:
         print(f"passed: {summary}; no property failed")
         return 0

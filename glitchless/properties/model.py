@@ -11,7 +11,11 @@ be stated in these terms:
 * a flush runs rounds: each round takes the effects that are stale when it
   starts, in creation order, and runs each one that is still stale when its
   turn comes; writes made by those runs are seen by later effects of the same
-  round and start the next round for effects that were not in this one;
+  round and start the next round for effects that were not in this one
+  (a kernel may also count into a round an effect that is not stale when the
+  round starts but depends, through computeds, on a signal that changed - it
+  cannot know before re-validating - and run it there if it is stale by its
+  turn; the checker allows that);
 * at quiescence (after every operation) no live effect is stale.
 
 `ReferenceModel.flush` states that rule as code and returns the runs a
