@@ -27,6 +27,7 @@ def test_bad_arguments_are_usage_errors(capsys):
     assert run(capsys, "fuzz", "--replay", "{not json")[0] == 2
     assert run(capsys, "fuzz", "--replay", '{"domain":3,"steps":[["signal",0],["read",4,"get"]]}')[0] == 2
     assert run(capsys, "conformance", "--targets", "nope")[0] == 2
+    assert run(capsys, "fuzz", "--ignore", "ordering")[0] == 2
 
 
 def test_fuzz_passes_on_glitchless_with_progress(capsys):
@@ -90,3 +91,11 @@ def test_exhaustive_reports_its_case_count(capsys):
     code, out, _ = run(capsys, "exhaustive", "--nodes", "3", "--ops", "1", "--signals", "2", "--writes")
     assert code == 0
     assert "cases checked" in out and "no property failed" in out
+
+
+@pytest.mark.peer
+def test_ignored_failure_kinds_are_not_reported(capsys):
+    pytest.importorskip("signalpy.kernel.reactive")
+    code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--examples", "100", "--no-shrink",
+                       "--checks", "quiescence", "--ignore", "quiescence/stale-self-writing-effect")
+    assert "] quiescence/stale-self-writing-effect" not in out

@@ -32,6 +32,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--steps", type=int, default=30, metavar="K", help="steps per example at most (default: 30)")
     p.add_argument("--checks", metavar="NAMES",
                    help="comma-separated properties or property/kind labels to check (default: all)")
+    p.add_argument("--ignore", metavar="LABELS",
+                   help="comma-separated property/kind labels not to report (e.g. a known bug)")
     p.add_argument("--database", metavar="DIR",
                    help="shared Hypothesis example database: failures found by anyone using it are replayed first")
     p.add_argument("--replay", metavar="PROGRAM",
@@ -89,6 +91,17 @@ def _checks(text: str | None) -> frozenset[str] | None:
     return names
 
 
+def _labels(text: str | None) -> frozenset[str]:
+    if not text:
+        return frozenset()
+    labels = frozenset(n.strip() for n in text.split(",") if n.strip())
+    known = set(property_names())
+    bad = sorted(n for n in labels if "/" not in n or n.split("/", 1)[0] not in known)
+    if bad:
+        raise UsageError(f"--ignore takes property/kind labels (e.g. ordering/repeated-run), not {', '.join(bad)}")
+    return labels
+
+
 def _positive(value: int, flag: str) -> int:
     if value < 1:
         raise UsageError(f"{flag} must be at least 1, got {value}")
@@ -134,7 +147,8 @@ def _run_fuzz(args: argparse.Namespace) -> int:
         if runs % every == 0:
             print(f"  ... {runs} runs, {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
 
-    report = fuzz(target, examples=examples, seed=args.seed, steps=steps, checks=checks,
+    ignore = _labels(args.ignore)
+    report = fuzz(target, examples=examples, seed=args.seed, steps=steps, checks=checks, ignore=ignore,
                   database=args.database, progress=progress, shrink=not args.no_shrink,
                   reduce=not args.no_reduce)
     return _print_report(report, args)
@@ -157,6 +171,8 @@ def _print_report(report: FuzzReport, args: argparse.Namespace) -> int:
         again += f" --steps {args.steps}"
     if args.checks:
         again += f" --checks {args.checks}"
+    if args.ignore:
+        again += f" --ignore {args.ignore}"
     print(f"\nreproduce the search: {again}")
     return 1
 

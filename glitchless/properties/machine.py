@@ -276,6 +276,7 @@ def fuzz(
     seed: int = 0,
     steps: int = DEFAULT_STEPS,
     checks: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
     database: ExampleDatabase | str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     report_multiple: bool = True,
@@ -291,7 +292,8 @@ def fuzz(
     `progress`, if given, is called with the number of machines built so far. With `shrink`,
     Hypothesis shrinks each failure; with `reduce`, the program is then reduced structurally
     (see `glitchless.properties.reduce`). `replay_only` skips generation: only examples saved
-    in the database are replayed.
+    in the database are replayed. Violations whose property/kind label is in `ignore` (known
+    bugs, say) are not reported.
     """
     t = target if isinstance(target, Target) else load_target(target)
     report = FuzzReport(t.name, examples, seed, steps)
@@ -331,15 +333,16 @@ def fuzz(
             else:
                 raise
 
+    ignored = frozenset(ignore)
     if shrink or not report_multiple:
-        search(frozenset(), report_multiple)
+        search(ignored, report_multiple)
     else:
         # Hypothesis looks for further bugs only while it may shrink them; without shrinking,
         # search again with every kind found so far ignored, until nothing new turns up.
         found: set[str] = set()
         while True:
             before = len(report.failures) + len(report.errors)
-            search(frozenset(found), False)
+            search(ignored | found, False)
             new = {f.label for f in report.failures} - found
             if not new or len(report.failures) + len(report.errors) == before:
                 break
