@@ -32,7 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from glitchless.properties.harness import HOWS, Session
 from glitchless.properties.hooks import Violation
 from glitchless.properties.model import FUNCTIONS, AddSignal
-from glitchless.properties.program import Dispose, Program, Read, Set
+from glitchless.properties.program import Dispose, Program, Read, Set, Step
 from glitchless.properties.reduce import first_violation, reduce_program
 from glitchless.properties.targets import Target, load_target
 
@@ -116,7 +116,7 @@ class KernelMachine(RuleBasedStateMachine):
         t = type(self).target
         self.session = Session(t.make(), self.domain, self.checks, t.unsupported, self.exclude)
 
-    def _apply(self, step: Any) -> None:
+    def _apply(self, step: Step) -> None:
         found = self.session.apply(step)
         if found:
             v = found[0]

@@ -112,8 +112,8 @@ def load_target(spec: str) -> Target:
         module = importlib.import_module(module_name)
     except TargetUnavailable as exc:
         raise TargetError(f"target {spec!r} is unavailable: {exc}") from exc
-    except ImportError as exc:
-        raise TargetError(f"bad target {spec!r}: cannot import {module_name!r} ({exc})") from exc
+    except Exception as exc:  # ImportError, or whatever the module raised while importing
+        raise TargetError(f"bad target {spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
     factory = module
     for part in attr.split("."):
         try:
