@@ -334,15 +334,16 @@ def fuzz(
                 raise
 
     ignored = frozenset(ignore)
-    if shrink or not report_multiple:
-        search(ignored, report_multiple)
+    if not report_multiple:
+        search(ignored, False)
     else:
-        # Hypothesis looks for further bugs only while it may shrink them; without shrinking,
-        # search again with every kind found so far ignored, until nothing new turns up.
+        # One example stops at its first violation, so a frequent kind of failure can hide the
+        # others. Search again with every kind found so far ignored, until nothing new turns up.
+        # (Hypothesis itself only keeps looking for further bugs while it may shrink them.)
         found: set[str] = set()
         while True:
             before = len(report.failures) + len(report.errors)
-            search(ignored | found, False)
+            search(ignored | found, shrink)
             new = {f.label for f in report.failures} - found
             if not new or len(report.failures) + len(report.errors) == before:
                 break
