@@ -43,13 +43,19 @@ def _register_scenarios(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     register(sub)
 
 
+def _register_properties(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from glitchless.properties.cli import register  # imported here: it imports UsageError from this module
+
+    register(sub)
+
+
 def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from glitchless.reports.cli import register
 
     register(sub)
 
 
-COMMANDS: list[Register] = [_register_demo, _register_scenarios, _register_reports]
+COMMANDS: list[Register] = [_register_demo, _register_scenarios, _register_properties, _register_reports]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,8 @@ RUNNING = 3
 DISPOSED = 4
 
 MAX_FLUSH_ROUNDS = 100
+# Computed fns nested in one another before the next cold read is deferred (see Runtime._evaluate).
+MAX_NESTING = 100
 
 Cleanup = Callable[[], None]
 EffectFn = Callable[[], "Cleanup | None"]
@@ -54,6 +56,16 @@ class RunawayEffectError(ReactiveError):
 
 class DisposedError(ReactiveError):
     """A disposed computed was read."""
+
+
+class _EvaluateFirst(BaseException):
+    """Unwinds a too-deep first evaluation to the outermost read, which evaluates `node` first.
+
+    A BaseException so that user code catching Exception inside a fn lets it pass.
+    """
+
+    def __init__(self, node: Computed[Any]) -> None:
+        self.node = node
 
 
 class Scheduler(Protocol):
@@ -205,7 +217,30 @@ class Runtime:
             stack.pop()
             positions.pop()
 
+    def _evaluate(self, target: Computed[Any]) -> None:
+        """Bring a stale computed up to date when read from outside any computed fn.
+
+        The first read of a chain nests one fn call per level, which the
+        recursion limit bounds. Past MAX_NESTING levels the innermost read
+        unwinds to here; that node is evaluated first, from a shallow stack,
+        and the outer reads are retried, now finding it cached.
+        """
+        todo = [target]
+        while todo:
+            node = todo[-1]
+            try:
+                if node._state == DIRTY:
+                    self._recompute(node)
+                elif node._state == CHECK:
+                    self._refresh(node)
+            except _EvaluateFirst as first:
+                todo.append(first.node)
+                continue
+            todo.pop()
+
     def _recompute(self, node: Computed[Any]) -> None:
+        if self._computing >= MAX_NESTING:
+            raise _EvaluateFirst(node)
         prev = self._observer
         self._observer = node
         node._state = RUNNING
@@ -217,6 +252,9 @@ class Runtime:
             value = node._fn()
         except Exception as exc:  # stored and re-raised to every reader
             error = exc
+        except _EvaluateFirst:
+            node._state = DIRTY  # abandoned half-way: it runs again once its input is cached
+            raise
         finally:
             self._computing -= 1
             self._observer = prev
@@ -254,7 +292,7 @@ class Runtime:
         versions = node._versions
         for i, src in enumerate(node._sources):
             if src._state != CLEAN:
-                self._refresh(src)  # type: ignore[arg-type]
+                self._evaluate(src)  # type: ignore[arg-type]
             if src._version != versions[i]:
                 return True
         return False
@@ -476,10 +514,7 @@ class Computed(Generic[T]):
         return old is new or (old == new if equals is None else equals(old, new))
 
     def get(self) -> T:
-        state = self._state
-        if state == DIRTY:
-            self._rt._recompute(self)
-        elif state != CLEAN:
+        if self._state != CLEAN:
             self._validate()
         obs = self._rt._observer
         if obs is not None and self._token != obs._token:
@@ -503,11 +538,19 @@ class Computed(Generic[T]):
         return self._value  # type: ignore[no-any-return]
 
     def _validate(self) -> None:
-        if self._state == DISPOSED:
+        state = self._state
+        if state == DISPOSED:
             raise DisposedError(f"{_describe('computed', self.name)} was read after dispose()")
-        if self._state == RUNNING:
+        if state == RUNNING:
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
-        self._rt._refresh(self)
+        rt = self._rt
+        if rt._computing:  # inside another fn: let a too-deep read unwind to the outermost one
+            if state == DIRTY:
+                rt._recompute(self)
+            else:
+                rt._refresh(self)
+        else:
+            rt._evaluate(self)
 
     def dispose(self) -> None:
         if self._disposed:

@@ -1,0 +1,136 @@
+"""Targets: anything with the Runtime surface of the kernel contract.
+
+A target is named `module:factory`; calling the factory returns a fresh
+runtime-like object. The machines only use this surface:
+
+    rt.signal(value) -> s        s.get()  s.peek()  s.set(v)
+    rt.computed(fn)  -> c        c.get()  c.peek()  c.dispose()
+    rt.effect(fn)    -> e        e.dispose()        (fn may return a cleanup)
+    with rt.batch(): ...         rt.untracked(fn)
+
+A runtime may carry `unsupported`, a frozenset naming features it lacks
+("cleanups", "dispose_computed"); the machines then never generate them and
+report the matching properties as not applicable.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from glitchless.kernel import Runtime
+
+R = TypeVar("R")
+
+FEATURES = ("cleanups", "dispose_computed")
+
+ALIASES: dict[str, str] = {
+    "glitchless": "glitchless.properties.targets:glitchless",
+    "signalpy": "glitchless.properties.peers.signalpy:runtime",
+    "reaktiv": "glitchless.properties.peers.reaktiv:runtime",
+    "nervio": "glitchless.properties.peers.nervio:runtime",
+}
+
+
+class SignalLike(Protocol):
+    def get(self) -> Any: ...
+    def peek(self) -> Any: ...
+    def set(self, value: Any, /) -> object: ...
+
+
+class ComputedLike(Protocol):
+    def get(self) -> Any: ...
+    def peek(self) -> Any: ...
+    def dispose(self) -> None: ...
+
+
+class EffectLike(Protocol):
+    def dispose(self) -> None: ...
+
+
+class RuntimeLike(Protocol):
+    def signal(self, value: Any, /) -> SignalLike: ...
+    def computed(self, fn: Callable[[], Any], /) -> ComputedLike: ...
+    def effect(self, fn: Callable[[], Callable[[], None] | None], /) -> EffectLike: ...
+    def batch(self) -> AbstractContextManager[None]: ...
+    def untracked(self, fn: Callable[[], R], /) -> R: ...
+
+
+class TargetError(Exception):
+    """A target string that does not name a usable runtime factory."""
+
+
+class TargetUnavailable(ImportError):
+    """Raised when importing an adapter whose peer kernel is not installed."""
+
+
+def glitchless() -> RuntimeLike:
+    """The glitchless kernel itself."""
+    return Runtime()
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    factory: Callable[[], RuntimeLike] = field(compare=False)
+    unsupported: frozenset[str] = frozenset()
+
+    def make(self) -> RuntimeLike:
+        return self.factory()
+
+    @classmethod
+    def from_factory(cls, name: str, factory: Callable[[], RuntimeLike]) -> Target:
+        """Wrap a factory (e.g. a patched copy of a kernel in a test), probing it once."""
+        try:
+            probe = factory()
+        except Exception as exc:
+            raise TargetError(f"{name}: the factory failed: {type(exc).__name__}: {exc}") from exc
+        missing = [m for m in ("signal", "computed", "effect", "batch", "untracked") if not callable(getattr(probe, m, None))]
+        if missing:
+            raise TargetError(f"{name}: the factory's result has no {', '.join(missing)}: not a runtime")
+        unsupported = frozenset(getattr(probe, "unsupported", frozenset()))
+        unknown = unsupported - set(FEATURES)
+        if unknown:
+            raise TargetError(f"{name}: unknown features in 'unsupported': {', '.join(sorted(unknown))}")
+        return cls(name, factory, unsupported)
+
+
+def resolve_alias(spec: str) -> str:
+    return ALIASES.get(spec, spec)
+
+
+def load_target(spec: str) -> Target:
+    """Load `module:factory` (or an alias: glitchless, signalpy, reaktiv, nervio)."""
+    full = resolve_alias(spec.strip())
+    module_name, sep, attr = full.partition(":")
+    if not sep or not module_name or not attr:
+        raise TargetError(f"bad target {spec!r}: expected MODULE:FACTORY or one of {', '.join(ALIASES)}")
+    try:
+        module = importlib.import_module(module_name)
+    except TargetUnavailable as exc:
+        raise TargetError(f"target {spec!r} is unavailable: {exc}") from exc
+    except Exception as exc:  # ImportError, or whatever the module raised while importing
+        raise TargetError(f"bad target {spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})") from exc
+    factory = module
+    for part in attr.split("."):
+        try:
+            factory = getattr(factory, part)
+        except AttributeError:
+            raise TargetError(f"bad target {spec!r}: {module_name!r} has no attribute {attr!r}") from None
+    if not callable(factory):
+        raise TargetError(f"bad target {spec!r}: {attr!r} is not callable")
+    return Target.from_factory(spec, factory)
+
+
+def installed_targets() -> list[Target]:
+    """Every shipped target whose kernel can be imported here."""
+    found: list[Target] = []
+    for alias in ALIASES:
+        try:
+            found.append(load_target(alias))
+        except TargetError:
+            continue
+    return found

@@ -1,0 +1,101 @@
+"""The fuzz, conformance and exhaustive commands."""
+
+import json
+
+import pytest
+
+from glitchless.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("target", ["nope", "os:nothing", "os:path", "no.such.module:f", "glitchless.kernel:ReactiveError"])
+def test_a_bad_target_is_one_line_and_exit_2_without_traceback(capsys, target):
+    code, out, err = run(capsys, "fuzz", "--target", target, "--examples", "5")
+    assert code == 2
+    assert err.startswith("glitchless: error: ") and err.count("\n") == 1
+    assert "Traceback" not in out + err
+
+
+def test_bad_arguments_are_usage_errors(capsys):
+    assert run(capsys, "fuzz", "--examples", "0")[0] == 2
+    assert run(capsys, "fuzz", "--checks", "nonsense")[0] == 2
+    assert run(capsys, "fuzz", "--replay", "{not json")[0] == 2
+    assert run(capsys, "fuzz", "--replay", '{"domain":3,"steps":[["signal",0],["read",4,"get"]]}')[0] == 2
+    assert run(capsys, "conformance", "--targets", "nope")[0] == 2
+    assert run(capsys, "fuzz", "--ignore", "ordering")[0] == 2
+
+
+def test_fuzz_passes_on_glitchless_with_progress(capsys):
+    code, out, err = run(capsys, "fuzz", "--examples", "40", "--seed", "5")
+    assert code == 0
+    assert "passed: up to 40 examples" in out and "seed 5" in out
+    assert "runs" in err  # progress
+
+
+@pytest.mark.peer
+def test_fuzz_on_signalpy_fails_with_shrunk_steps_and_replay_commands(capsys):
+    pytest.importorskip("signalpy.kernel.reactive")
+    code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--examples", "150", "--no-shrink")
+    assert code == 1
+    assert "ordering/missing-cutoff-computed" in out
+    assert "quiescence/stale-self-writing-effect" in out
+    assert "  1. s0 = signal(" in out
+    replays = [line.split("replay: ", 1)[1] for line in out.splitlines() if "replay: glitchless fuzz" in line]
+    assert replays and all("--target signalpy --replay" in r for r in replays)
+    assert "reproduce the search: glitchless fuzz --target signalpy --examples 150 --seed 0" in out
+
+
+def test_replay_runs_one_program(capsys):
+    program = json.dumps({"domain": 3, "steps": [["signal", 0], ["effect", "sum", [0], {"write": [0, "const", 1]}]]})
+    code, out, _ = run(capsys, "fuzz", "--replay", program)
+    assert code == 0 and "passed" in out and "e1 = effect(reads sum(s0); then writes s0 := 1)" in out
+    pytest.importorskip("signalpy.kernel.reactive")
+    code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--replay", program)
+    assert code == 1 and "quiescence/stale-self-writing-effect" in out
+
+
+def test_replay_reads_a_program_file(capsys, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"domain":3,"steps":[["signal",1],["computed","max",[0,0]],["read",1,"peek"]]}')
+    code, out, _ = run(capsys, "fuzz", "--replay", f"@{path}")
+    assert code == 0 and "c1.peek()" in out
+
+
+def test_conformance_prints_a_table_of_properties_per_kernel(capsys):
+    code, out, _ = run(capsys, "conformance", "--targets", "glitchless", "--examples", "10")
+    assert code == 0
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("property"))
+    assert "glitchless" in header
+    for prop in ("glitch_freedom", "ordering", "quiescence", "cleanups", "laziness"):
+        assert any(line.startswith(prop) and "pass" in line for line in lines)
+    assert any(line.startswith("passed") and "7/7" in line for line in lines)
+
+
+@pytest.mark.peer
+def test_conformance_marks_missing_features_not_applicable(capsys):
+    pytest.importorskip("signalpy.kernel.reactive")
+    code, out, _ = run(capsys, "conformance", "--targets", "signalpy", "--examples", "30")
+    assert code == 0  # only the glitchless kernel's own failures fail the command
+    cleanups = next(line for line in out.splitlines() if line.startswith("cleanups"))
+    assert "n/a" in cleanups
+    assert "FAIL" in next(line for line in out.splitlines() if line.startswith("quiescence"))
+
+
+def test_exhaustive_reports_its_case_count(capsys):
+    code, out, _ = run(capsys, "exhaustive", "--nodes", "3", "--ops", "1", "--signals", "2", "--writes")
+    assert code == 0
+    assert "cases checked" in out and "no property failed" in out
+
+
+@pytest.mark.peer
+def test_ignored_failure_kinds_are_not_reported(capsys):
+    pytest.importorskip("signalpy.kernel.reactive")
+    code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--examples", "100", "--no-shrink",
+                       "--checks", "quiescence", "--ignore", "quiescence/stale-self-writing-effect")
+    assert "] quiescence/stale-self-writing-effect" not in out
