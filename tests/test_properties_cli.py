@@ -7,6 +7,12 @@ import pytest
 from glitchless.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _reports_in_tmp(tmp_path, monkeypatch):
+    # The commands record their figures under ./reports for `glitchless report`.
+    monkeypatch.chdir(tmp_path)
+
+
 def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -30,11 +36,13 @@ def test_bad_arguments_are_usage_errors(capsys):
     assert run(capsys, "fuzz", "--ignore", "ordering")[0] == 2
 
 
-def test_fuzz_passes_on_glitchless_with_progress(capsys):
+def test_fuzz_passes_on_glitchless_with_progress(capsys, tmp_path):
     code, out, err = run(capsys, "fuzz", "--examples", "40", "--seed", "5")
     assert code == 0
     assert "passed: up to 40 examples" in out and "seed 5" in out
     assert "runs" in err  # progress
+    recorded = json.loads((tmp_path / "reports" / "properties.json").read_text())["fuzz"]["glitchless"]
+    assert recorded["examples"] == 40 and recorded["seed"] == 5 and recorded["passed"] is True
 
 
 @pytest.mark.peer

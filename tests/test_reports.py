@@ -114,11 +114,24 @@ def test_report_writes_both_files_and_says_what_is_missing(
 
 def test_properties_section_renders_the_conformance_table() -> None:
     lines = report_mod._properties_md({
-        "fuzz": {"target": "glitchless", "examples": 2000, "passed": True},
-        "exhaustive": {"cases": 1234, "passed": True},
-        "conformance": {"glitchless": {"glitch": True, "cutoff": True}, "peer": {"glitch": True, "cutoff": False}},
+        "fuzz": {"glitchless": {"examples": 2000, "runs": 2448, "seed": 0, "seconds": 15.2, "passed": True,
+                                "failures": []},
+                 "signalpy": {"examples": 200, "runs": 90, "seed": 0, "seconds": 3.0, "passed": False,
+                              "failures": ["ordering/missing-cutoff-computed"]}},
+        "exhaustive": {"glitchless": {"cases": 1234, "seconds": 30.0, "passed": True, "failing": 0}},
+        "conformance": {"glitchless": {"glitch": "pass", "cutoff": "pass"}, "peer": {"glitch": "pass", "cutoff": "FAIL"}},
     })
-    assert "- fuzz on glitchless: 2000 examples, passed" in lines
-    assert "- exhaustive: 1234 cases checked, passed" in lines
+    assert "- fuzz on glitchless: 2000 examples (2448 machine runs, seed 0), 15.2 s: passed" in lines
+    assert "- fuzz on signalpy: 200 examples (90 machine runs, seed 0), 3.0 s: FAILED (ordering/missing-cutoff-computed)" in lines
+    assert "- exhaustive on glitchless: 1234 cases checked in 30.0 s: passed" in lines
     assert "| kernel | cutoff | glitch |" in lines and "| peer | FAIL | pass |" in lines
     assert "<td class='fail'>FAIL</td>" in report_mod._md_list_to_html(lines)
+
+
+def test_property_runs_are_recorded_for_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    report_mod.record_properties("exhaustive", "glitchless", {"cases": 5})
+    report_mod.record_properties("fuzz", "glitchless", {"examples": 10})
+    report_mod.record_properties("exhaustive", "glitchless", {"cases": 7})
+    data = json.loads((tmp_path / "reports" / "properties.json").read_text())
+    assert data == {"exhaustive": {"glitchless": {"cases": 7}}, "fuzz": {"glitchless": {"examples": 10}}}

@@ -155,6 +155,12 @@ def _run_fuzz(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: FuzzReport, args: argparse.Namespace) -> int:
+    from glitchless.reports.report import record_properties
+
+    record_properties("fuzz", report.target, {
+        "examples": report.examples, "runs": report.runs, "seed": report.seed, "seconds": round(report.seconds, 1),
+        "passed": report.ok, "failures": [f.label for f in report.failures],
+    })
     summary = f"up to {report.examples} examples ({report.runs} machine runs), seed {report.seed}, {report.seconds:.1f} s"
     if report.ok:
         print(f"passed: {summary}; no property failed")
@@ -265,6 +271,10 @@ def _run_conformance(args: argparse.Namespace) -> int:
             print()
             _print_failure(i, f, indent="  ")
     print(f"\n{time.perf_counter() - start:.1f} s")
+    from glitchless.reports.report import record_properties
+
+    for t in targets:
+        record_properties("conformance", t.name, {p.name: results[(t.name, p.name)] for p in props})
     own = [t for t in targets if t.name == "glitchless"]
     return 1 if any(results[(t.name, p.name)] == "FAIL" for t in own for p in props) else 0
 
@@ -305,6 +315,13 @@ def _run_exhaustive(args: argparse.Namespace) -> int:
             print(f"    {v.label} at step {v.step}: {v.message}")
             for line in program.describe().splitlines():
                 print(f"      {line}")
-    print(f"{total_cases} cases checked in {time.perf_counter() - start:.1f} s: "
+    seconds = time.perf_counter() - start
+    print(f"{total_cases} cases checked in {seconds:.1f} s: "
           + ("no property failed" if not failing else f"{failing} failing runs"))
+    from glitchless.reports.report import record_properties
+
+    record_properties("exhaustive", target.name, {
+        "cases": total_cases, "seconds": round(seconds, 1), "passed": not failing, "failing": failing,
+        "bounds": [b.describe() for b in tiers],
+    })
     return 1 if failing else 0

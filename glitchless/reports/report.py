@@ -46,6 +46,14 @@ def run_scenarios(seed: int = 0) -> list[ScenarioRow]:
     return rows
 
 
+def record_properties(section: str, key: str, value: Any) -> None:
+    """Keep the latest property-run figures in reports/properties.json for `glitchless report`."""
+    data = _load(PROPERTIES_JSON) or {}
+    data.setdefault(section, {})[key] = value
+    PROPERTIES_JSON.parent.mkdir(parents=True, exist_ok=True)
+    PROPERTIES_JSON.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
 def _load(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
@@ -106,18 +114,19 @@ def _properties_md(p: dict[str, Any] | None) -> list[str]:
     if p is None:
         return ["Not run yet: run `glitchless fuzz`, `glitchless exhaustive` and `glitchless conformance`."]
     out = []
-    if "fuzz" in p:
-        f = p["fuzz"]
-        out.append(f"- fuzz on {f['target']}: {f['examples']} examples, {'passed' if f['passed'] else 'FAILED'}")
-    if "exhaustive" in p:
-        e = p["exhaustive"]
-        out.append(f"- exhaustive: {e['cases']} cases checked, {'passed' if e['passed'] else 'FAILED'}")
-    if "conformance" in p:
-        table = p["conformance"]
+    for target, f in sorted(p.get("fuzz", {}).items()):
+        verdict = "passed" if f["passed"] else f"FAILED ({', '.join(f['failures'])})"
+        out.append(f"- fuzz on {target}: {f['examples']} examples ({f['runs']} machine runs, seed {f['seed']}), "
+                   f"{f['seconds']:.1f} s: {verdict}")
+    for target, e in sorted(p.get("exhaustive", {}).items()):
+        out.append(f"- exhaustive on {target}: {e['cases']} cases checked in {e['seconds']:.1f} s: "
+                   + ("passed" if e["passed"] else f"{e['failing']} failing"))
+    table = p.get("conformance", {})
+    if table:
         props = sorted({k for row in table.values() for k in row})
         out += ["", "| kernel | " + " | ".join(props) + " |", "|---|" + "---|" * len(props)]
         for kernel, row in table.items():
-            out.append(f"| {kernel} | " + " | ".join("pass" if row.get(k) else "FAIL" for k in props) + " |")
+            out.append(f"| {kernel} | " + " | ".join(row.get(k, "-") for k in props) + " |")
     return out
 
 
