@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -270,3 +271,116 @@ def test_an_unnamed_node_is_described_by_its_kind(rt: Runtime) -> None:
     c.dispose()
     with pytest.raises(DisposedError, match="^computed was read after dispose\\(\\)$"):
         c.get()
+
+
+# -- versions, tracking and tracebacks ----------------------------------------------
+
+
+def test_a_reader_sees_a_recovered_value_after_the_computed_failed_in_between(rt: Runtime) -> None:
+    s = rt.signal(1)
+
+    def fn() -> int:
+        if s.get() == 2:
+            raise ValueError("two")
+        return s.get() * 10
+
+    c = rt.computed(fn)
+    r = rt.computed(lambda: c.get() + 1)
+    assert r.get() == 11
+    s.set(2)
+    with pytest.raises(ValueError):
+        c.get()  # c fails; r is not read meanwhile
+    s.set(3)
+    assert r.get() == 31
+
+
+def test_an_error_read_from_a_computed_keeps_the_frames_of_its_fn(rt: Runtime) -> None:
+    def failing_fn() -> int:
+        raise ValueError("inside")
+
+    c = rt.computed(failing_fn)
+    for read in (c.get, c.peek):
+        with pytest.raises(ValueError) as info:
+            read()
+        assert "failing_fn" in [entry.name for entry in info.traceback]
+
+
+def test_reads_after_untracked_in_a_body_are_still_tracked(rt: Runtime) -> None:
+    a, b = rt.signal(1), rt.signal(1)
+    runs: list[int] = []
+
+    def body() -> None:
+        rt.untracked(a.get)
+        runs.append(b.get())
+
+    rt.effect(body)
+    a.set(2)
+    b.set(2)
+    assert runs == [1, 2]
+
+
+def test_reads_after_creating_an_inner_effect_are_still_tracked_by_the_outer(rt: Runtime) -> None:
+    s = rt.signal(1)
+    runs: list[int] = []
+    inner: list[Any] = []
+
+    def outer() -> None:
+        if not inner:
+            inner.append(rt.effect(lambda: None))
+        runs.append(s.get())
+
+    rt.effect(outer)
+    s.set(2)
+    assert runs == [1, 2]
+
+
+def test_rt_computed_passes_its_equals_on(rt: Runtime) -> None:
+    s = rt.signal(1)
+    c = rt.computed(lambda: s.get(), equals=lambda a, b: True)  # every new value counts as the same
+    runs: list[int] = []
+    rt.effect(lambda: runs.append(c.get()))
+    s.set(2)
+    assert runs == [1]
+
+
+def test_a_foreign_write_without_a_scheduler_is_refused_naming_the_signal(rt: Runtime) -> None:
+    import threading
+
+    named, unnamed = rt.signal(0, name="n"), rt.signal(0)
+    errors: list[str] = []
+
+    def write() -> None:
+        for sig in (named, unnamed):
+            try:
+                sig.set(1)
+            except Exception as exc:
+                errors.append(str(exc))
+
+    t = threading.Thread(target=write)
+    t.start()
+    t.join()
+    assert errors == [
+        "signal 'n' written from a foreign thread, but its runtime has no scheduler to hand the write to",
+        "signal written from a foreign thread, but its runtime has no scheduler to hand the write to",
+    ]
+
+
+def test_non_callable_fns_are_refused_naming_their_type(rt: Runtime) -> None:
+    with pytest.raises(TypeError, match="^computed fn must be callable, got int$"):
+        rt.computed(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="^effect fn must be callable, got str$"):
+        rt.effect("x")  # type: ignore[call-overload]
+
+
+def test_a_cycle_found_while_checking_names_the_computed_on_the_stack(rt: Runtime) -> None:
+    s = rt.signal(0)
+    holder: dict[str, Computed[int]] = {}
+    a = rt.computed(lambda: s.get() + (holder["b"].get() if s.get() > 0 else 0), name="a")
+    m = rt.computed(lambda: a.get(), name="m")
+    b = rt.computed(lambda: m.get() + 1, name="b")
+    holder["b"] = b
+    assert b.get() == 1
+    s.set(1)
+    with pytest.raises(CycleError) as info:
+        b.get()
+    assert re.fullmatch(r"computed '(a|m|b)' depends on itself", str(info.value))
