@@ -900,3 +900,15 @@ def test_an_effect_that_writes_then_raises_on_creation_still_flushes_its_write(r
     with pytest.raises(ValueError, match="boom"):
         rt.effect(writes_then_raises)
     assert seen == [0, 1]
+
+
+def test_a_computed_that_disposes_itself_while_running_stays_disposed(rt: Runtime) -> None:
+    s = rt.signal(1)
+    holder: list[Computed[int]] = []
+    c = rt.computed(lambda: (holder[0].dispose(), s.get())[1], name="self-disposing")
+    holder.append(c)
+    with pytest.raises(DisposedError, match="'self-disposing' was disposed while it ran"):
+        c.get()
+    with pytest.raises(DisposedError, match="'self-disposing' was read after dispose"):
+        c.get()
+    assert s.peek() == 1 and not s._subs  # it left no subscription behind

@@ -259,6 +259,9 @@ class Runtime:
             self._computing -= 1
             self._observer = prev
         self._adopt_sources(node)
+        if node._disposed:  # it disposed itself while running: it stays disposed
+            node._state = DISPOSED
+            return
         node._state = CLEAN
         if error is not None:
             node._error = error
@@ -553,6 +556,8 @@ class Computed(Generic[T]):
                 rt._refresh(self)
         else:
             rt._evaluate(self)
+        if self._state == DISPOSED:
+            raise DisposedError(f"{_describe('computed', self.name)} was disposed while it ran")
 
     def dispose(self) -> None:
         if self._disposed:
