@@ -29,12 +29,12 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 
 from glitchless.fakes import Chooser, FunctionChooser, ReplayChooser, SeededChooser, dumps, simulate
@@ -102,6 +102,11 @@ Trace = list[list[Any]]
 
 def run_program(target: Target, program: AsyncProgram, *, chooser: Chooser | None = None, seed: int = 0) -> Trace:
     """Run `program` on the deterministic loop and return its trace (JSON-able)."""
+    return simulate(program_main(target, program), chooser=chooser, seed=seed)
+
+
+def program_main(target: Target, program: AsyncProgram) -> Callable[[], Coroutine[Any, Any, Trace]]:
+    """The coroutine function that runs `program` and returns its trace: for simulate() or explore()."""
 
     async def main() -> Trace:
         loop = asyncio.get_running_loop()
@@ -156,7 +161,7 @@ def run_program(target: Target, program: AsyncProgram, *, chooser: Chooser | Non
            [h.is_stale() for h in handles])
         return log
 
-    return simulate(main, chooser=chooser, seed=seed)
+    return main
 
 
 def check_trace(program: AsyncProgram, trace: Trace) -> list[tuple[str, str]]:
@@ -298,7 +303,7 @@ def property_test(target: Target | str = "glitchless") -> Callable[..., None]:
     return test_scheduler_determinism
 
 
-def run_machine(target: Target, *, examples: int, seed: int, steps: int) -> FuzzReport:
+def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True) -> FuzzReport:
     """Run the property on `target` for `examples` programs; a failure comes back shrunk as a script.
 
     `steps` is accepted for a uniform interface; program sizes are bounded by the strategy.
@@ -314,7 +319,8 @@ def run_machine(target: Target, *, examples: int, seed: int, steps: int) -> Fuzz
 
     test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
     config = settings(max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
-                      suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+                      suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
+                      phases=[p for p in Phase if shrink or p is not Phase.shrink])
     try:
         hypothesis.seed(seed)(config(test))()
     except Exception as exc:
