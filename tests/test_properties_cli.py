@@ -80,9 +80,10 @@ def test_conformance_prints_a_table_of_properties_per_kernel(capsys):
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("property"))
     assert "glitchless" in header
-    for prop in ("glitch_freedom", "ordering", "quiescence", "cleanups", "laziness"):
+    for prop in ("glitch_freedom", "ordering", "quiescence", "cleanups", "laziness", "snapshot_restore",
+                 "scheduler_determinism"):
         assert any(line.startswith(prop) and "pass" in line for line in lines)
-    assert any(line.startswith("passed") and "7/7" in line for line in lines)
+    assert any(line.startswith("passed") and "9/9" in line for line in lines)
 
 
 @pytest.mark.peer
@@ -92,6 +93,8 @@ def test_conformance_marks_missing_features_not_applicable(capsys):
     assert code == 0  # only the glitchless kernel's own failures fail the command
     cleanups = next(line for line in out.splitlines() if line.startswith("cleanups"))
     assert "n/a" in cleanups
+    for prop in ("snapshot_restore", "scheduler_determinism"):  # no component layer, no async effects
+        assert "n/a" in next(line for line in out.splitlines() if line.startswith(prop))
     assert "FAIL" in next(line for line in out.splitlines() if line.startswith("quiescence"))
 
 

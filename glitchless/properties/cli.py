@@ -13,7 +13,7 @@ from glitchless.properties.hooks import properties, property_names
 from glitchless.properties.targets import ALIASES, Target, TargetError, load_target
 
 if TYPE_CHECKING:
-    from glitchless.properties.machine import Failure, FuzzReport
+    from glitchless.properties.machine import AnyFailure, FuzzReport
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -115,7 +115,7 @@ def _hypothesis() -> None:
         raise UsageError("this command needs hypothesis (pip install 'glitchless[dev]')") from None
 
 
-def _print_failure(i: int, f: Failure, indent: str = "") -> None:
+def _print_failure(i: int, f: AnyFailure, indent: str = "") -> None:
     print(f"{indent}[{i}] {f.label} at step {f.violation.step}:")
     print(f"{indent}    {f.violation.message}")
     print(f"{indent}  program ({len(f.program.steps)} steps):")
@@ -235,11 +235,11 @@ def _run_conformance(args: argparse.Namespace) -> int:
     props = properties()
     print(f"conformance: {len(props)} properties x {len(targets)} targets, {examples} examples each, seed {args.seed}")
     results: dict[tuple[str, str], str] = {}
-    details: list[tuple[str, Failure]] = []
+    details: list[tuple[str, AnyFailure]] = []
     start = time.perf_counter()
     for t in targets:
         for prop in props:
-            if prop.needs is not None and prop.needs in t.unsupported:
+            if not t.supports(prop.needs):
                 results[(t.name, prop.name)] = "n/a"
                 continue
             report = fuzz(t, examples=examples, seed=args.seed, steps=steps, checks={prop.name},

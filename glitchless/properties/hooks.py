@@ -1,18 +1,31 @@
 """The properties the machines check, and the hook for properties added by other layers.
 
 Built-in properties are checked by `glitchless.properties.checker` from the
-trace of every operation. Two more are planned and belong to layers built
-elsewhere; they plug in through `register_step_check` without changes here:
+trace of every operation of the graph machine (`glitchless.properties.machine`).
 
-* ``snapshot_restore`` (component layer): snapshot -> teardown -> replace ->
-  activate -> restore is observationally equivalent to never having updated.
-* ``scheduler_determinism`` (the fake scheduler): the same seed gives the same
-  interleaving and the same trace.
+Two more belong to layers above the bare runtime, so they do not fit a check
+over the graph machine's steps; each has a machine of its own, run when the
+property is selected (``--checks NAME``, and by `glitchless conformance`):
 
-A step check is called after every step the machine applies (once the
-built-in checks have run) with a `StepContext`, and returns violations. It
-is enabled, listed by `glitchless conformance` and selectable with
-``--checks`` like any built-in property.
+* ``snapshot_restore`` (the component layer, `glitchless.properties.snapshot`):
+  random components whose state lives in signals, computeds, effects and plain
+  attributes; at random points ``restore(snapshot())``, ``hot_update`` to the
+  same class, or ``shutdown`` + ``boot(state)``. The observable trace equals
+  that of a twin kernel that never did it.
+* ``scheduler_determinism`` (the fake scheduler, `glitchless.properties.scheduler`):
+  async effects and writer tasks on `glitchless.fakes.simulate`, interleaved by
+  choices Hypothesis draws; replaying the recorded choices, and rerunning one
+  seed, give the same trace byte for byte, and the async-effect rules
+  (supersede, quiescence) hold under every interleaving drawn.
+
+Both need a target built on the glitchless `Runtime` (``needs``: "components",
+"scheduler"); on other targets they are not applicable.
+
+Properties added later plug in with `register_step_check`: a step check is
+called after every step the graph machine applies (once the built-in checks
+have run) with a `StepContext`, and returns violations. It is enabled, listed
+by `glitchless conformance` and selectable with ``--checks`` like any
+built-in property.
 """
 
 from __future__ import annotations
@@ -78,12 +91,36 @@ class StepContext:
 
 StepCheck = Callable[[StepContext], Iterable[Violation]]
 
+# Properties with a machine of their own: the name, and "module:function" of the runner
+# (imported only when the property runs, so this module loads without Hypothesis). The runner
+# is called as run(target, examples=, seed=, steps=) and returns a machine.FuzzReport.
+MACHINE_PROPERTIES: tuple[tuple[PropertyInfo, str], ...] = (
+    (
+        PropertyInfo(
+            "snapshot_restore",
+            "restore(snapshot()), hot_update to the same class or shutdown+boot(state) at a random point "
+            "leaves the observable trace as if it never happened",
+            "components",
+        ),
+        "glitchless.properties.snapshot:run_machine",
+    ),
+    (
+        PropertyInfo(
+            "scheduler_determinism",
+            "recorded choices replay and a seed reruns the same trace byte for byte; async effects supersede "
+            "(one re-run, newest values) and settle under every interleaving",
+            "scheduler",
+        ),
+        "glitchless.properties.scheduler:run_machine",
+    ),
+)
+
 _EXTRA: dict[str, tuple[PropertyInfo, StepCheck]] = {}
 
 
 def register_step_check(info: PropertyInfo, check: StepCheck) -> None:
     """Add a property checked after every step (see the module docstring)."""
-    if info.name in {p.name for p in BUILTIN_PROPERTIES} or info.name in _EXTRA:
+    if info.name in {p.name for p in properties()}:
         raise ValueError(f"property {info.name!r} is already registered")
     _EXTRA[info.name] = (info, check)
 
@@ -96,9 +133,13 @@ def extra_checks() -> list[tuple[PropertyInfo, StepCheck]]:
     return list(_EXTRA.values())
 
 
+def machine_properties() -> list[tuple[PropertyInfo, str]]:
+    return list(MACHINE_PROPERTIES)
+
+
 def properties() -> list[PropertyInfo]:
-    """Every property: built-in ones first, then registered ones."""
-    return list(BUILTIN_PROPERTIES) + [info for info, _ in _EXTRA.values()]
+    """Every property: built-in ones first, then those with their own machines, then registered ones."""
+    return list(BUILTIN_PROPERTIES) + [info for info, _ in MACHINE_PROPERTIES] + [info for info, _ in _EXTRA.values()]
 
 
 def property_names() -> list[str]:

@@ -15,13 +15,14 @@ replay command.
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, settings
@@ -30,7 +31,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
 
 from glitchless.properties.harness import HOWS, Session
-from glitchless.properties.hooks import Violation
+from glitchless.properties.hooks import PropertyInfo, Violation, machine_properties
 from glitchless.properties.model import FUNCTIONS, AddSignal
 from glitchless.properties.program import Dispose, Program, Read, Set, Step
 from glitchless.properties.reduce import first_violation, reduce_program
@@ -245,6 +246,44 @@ class Failure:
         return replay_command(self.program, self.target)
 
 
+@dataclass(frozen=True)
+class Script:
+    """What an own-machine property (snapshot_restore, scheduler_determinism) ran, as readable lines."""
+
+    steps: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "\n".join(f"  {i}. {line}" for i, line in enumerate(self.steps, 1))
+
+
+@dataclass(frozen=True)
+class ScriptFailure:
+    """A failure of an own-machine property: the violation, the shrunk script, how to reproduce it."""
+
+    violation: Violation
+    program: Script
+    target: str
+    reproduce: str
+
+    @property
+    def label(self) -> str:
+        return self.violation.label
+
+    def render(self) -> str:
+        return (
+            f"{self.violation.label} on {self.target}, at step {self.violation.step}:\n"
+            f"  {self.violation.message}\n"
+            f"script ({len(self.program.steps)} steps):\n{self.program.describe()}\n"
+            f"reproduce: {self.reproduce}"
+        )
+
+    def replay_command(self) -> str:
+        return self.reproduce
+
+
+AnyFailure = Failure | ScriptFailure
+
+
 @dataclass
 class FuzzReport:
     target: str
@@ -253,7 +292,7 @@ class FuzzReport:
     steps: int
     seconds: float = 0.0
     runs: int = 0  # machines Hypothesis built: generated examples plus shrinking attempts
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[AnyFailure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -297,8 +336,31 @@ def fuzz(
     """
     t = target if isinstance(target, Target) else load_target(target)
     report = FuzzReport(t.name, examples, seed, steps)
-    db = database if isinstance(database, ExampleDatabase) or database is None else database_at(database)
     start = time.perf_counter()
+    own = _own_machines(checks)
+    if own:
+        # Properties with machines of their own run theirs; the graph machine runs only if
+        # graph properties are selected too.
+        for info, runner in own:
+            if not t.supports(info.needs):
+                report.errors.append(f"{info.name} is not applicable to {t.name}: it needs {info.needs}")
+                continue
+            part = runner(t, examples=examples, seed=seed, steps=steps)
+            report.runs += part.runs
+            report.failures.extend(part.failures)
+            report.errors.extend(part.errors)
+        names = {info.name for info, _ in own}
+        rest = None if checks is None else [c for c in checks if c.split("/", 1)[0] not in names]
+        if rest:
+            graph = fuzz(t, examples=examples, seed=seed, steps=steps, checks=rest, ignore=ignore, database=database,
+                         progress=progress, report_multiple=report_multiple, shrink=shrink, reduce=reduce,
+                         replay_only=replay_only, domain=domain, max_nodes=max_nodes)
+            report.runs += graph.runs
+            report.failures.extend(graph.failures)
+            report.errors.extend(graph.errors)
+        report.seconds = time.perf_counter() - start
+        return report
+    db = database if isinstance(database, ExampleDatabase) or database is None else database_at(database)
 
     def count() -> None:
         report.runs += 1
@@ -349,9 +411,26 @@ def fuzz(
                 break
             found |= new
     if reduce:
-        report.failures = [_reduced(f, t) for f in report.failures]
+        report.failures = [_reduced(f, t) if isinstance(f, Failure) else f for f in report.failures]
     report.seconds = time.perf_counter() - start
     return report
+
+
+class MachineRunner(Protocol):
+    def __call__(self, target: Target, *, examples: int, seed: int, steps: int) -> FuzzReport: ...
+
+
+def _own_machines(checks: Iterable[str] | None) -> list[tuple[PropertyInfo, MachineRunner]]:
+    """The own-machine properties `checks` selects explicitly (None selects the graph machine's only)."""
+    if checks is None:
+        return []
+    wanted = {c.split("/", 1)[0] for c in checks}
+    found: list[tuple[PropertyInfo, MachineRunner]] = []
+    for info, where in machine_properties():
+        if info.name in wanted:
+            module_name, _, attr = where.partition(":")
+            found.append((info, getattr(importlib.import_module(module_name), attr)))
+    return found
 
 
 def _reduced(failure: Failure, target: Target) -> Failure:

@@ -10,7 +10,10 @@ runtime-like object. The machines only use this surface:
 
 A runtime may carry `unsupported`, a frozenset naming features it lacks
 ("cleanups", "dispose_computed"); the machines then never generate them and
-report the matching properties as not applicable.
+report the matching properties as not applicable. The layers above the
+runtime ("components": the component Kernel; "scheduler": async effects on
+the fake loop) exist only for targets whose runtime is a glitchless
+`Runtime`; on others the properties that need them are not applicable.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from glitchless.kernel import Runtime
 R = TypeVar("R")
 
 FEATURES = ("cleanups", "dispose_computed")
+# Layers built on the glitchless Runtime itself: a target has them when its runtime is one.
+LAYERS = ("components", "scheduler")
 
 ALIASES: dict[str, str] = {
     "glitchless": "glitchless.properties.targets:glitchless",
@@ -77,9 +82,18 @@ class Target:
     name: str
     factory: Callable[[], RuntimeLike] = field(compare=False)
     unsupported: frozenset[str] = frozenset()
+    layers: frozenset[str] = frozenset()  # LAYERS this target has
 
     def make(self) -> RuntimeLike:
         return self.factory()
+
+    def supports(self, feature: str | None) -> bool:
+        """Has this target the feature (one of FEATURES, or LAYERS) a property needs? None: nothing needed."""
+        if feature is None:
+            return True
+        if feature in LAYERS:
+            return feature in self.layers
+        return feature not in self.unsupported
 
     @classmethod
     def from_factory(cls, name: str, factory: Callable[[], RuntimeLike]) -> Target:
@@ -95,7 +109,8 @@ class Target:
         unknown = unsupported - set(FEATURES)
         if unknown:
             raise TargetError(f"{name}: unknown features in 'unsupported': {', '.join(sorted(unknown))}")
-        return cls(name, factory, unsupported)
+        layers = frozenset(LAYERS) if isinstance(probe, Runtime) else frozenset()
+        return cls(name, factory, unsupported, layers)
 
 
 def resolve_alias(spec: str) -> str:
