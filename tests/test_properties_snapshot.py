@@ -124,11 +124,9 @@ def flush_order(reinstall: bool) -> list[tuple[str, int]]:
     return list(LOG)
 
 
-def test_known_finding_a_reinstalled_providers_effects_run_after_its_consumers_from_then_on() -> None:
-    # The bus keeps each instance's subscription order across reinstalls (Context._slot), but the
-    # reactive core runs effects in creation order, and a reinstalled instance's effects are new.
-    # So after hot_update or restore of one component, its effects and other components' effects
-    # interleave differently in later flushes. Each effect still sees the same values (the property
-    # compares each effect's own sequence); only the order across components changes.
+def test_a_reinstalled_providers_effects_keep_their_place_in_the_flush_order() -> None:
+    # The bus keeps each instance's subscription order across reinstalls (Context._slot); the
+    # kernel gives a reinstalled instance's effects its predecessor's place in creation order,
+    # so later flushes interleave components exactly as if nothing had been reinstalled.
     assert flush_order(reinstall=False) == [("prov", 1), ("cons", 1)]
-    assert flush_order(reinstall=True) == [("cons", 1), ("prov", 1)]
+    assert flush_order(reinstall=True) == [("prov", 1), ("cons", 1)]

@@ -313,7 +313,10 @@ class Kernel:
                         self._slots += 1
                     else:
                         raise_all(self._teardown(old), f"teardowns of {name!r}")
-                    self._install(specs[name], states.get(name, snap), self._slots if old is None else old._slot)
+                    if old is None:
+                        self._install(specs[name], states.get(name, snap), self._slots)
+                    else:
+                        self._install(specs[name], states.get(name, snap), old._slot, _effect_order(old))
                 except Exception as exc:
                     meta = meta_of(specs[name].factory)
                     failure = ActivationError(
@@ -333,11 +336,11 @@ class Kernel:
                         _note(failure, self._teardown(self._live[name]))
                     if name in before:
                         old, snap = before[name]
-                        self._install(old._spec, snap, old._slot)
+                        self._install(old._spec, snap, old._slot, _effect_order(old))
         if failure is not None:
             raise failure
 
-    def _install(self, spec: InstanceSpec, state: Any, slot: int) -> Context:
+    def _install(self, spec: InstanceSpec, state: Any, slot: int, effect_order: Sequence[int] = ()) -> Context:
         ctx = Context(self, spec, slot)
         meta, rt, name = ctx.meta, self.rt, spec.name
         factory: Any = spec.factory
@@ -356,6 +359,9 @@ class Kernel:
                 self._restore(ctx, state)
             for attr in meta.effects:  # after restore: a first run must already see the restored state
                 ctx._effects.append(rt.effect(getattr(obj, attr), name=f"{name}.{attr}"))
+            # A reinstalled instance takes its predecessor's place in the flush order, as on the bus.
+            for new_effect, place in zip(ctx._effects, effect_order):
+                new_effect._id = place
             for i, (pattern, attr) in enumerate(meta.subscriptions):
                 self.bus.subscribe(name, pattern, getattr(obj, attr), (slot, i))
             ops = {op: getattr(obj, op) for op in meta.operations}
@@ -472,6 +478,11 @@ def _view(provider: Context, consumer: Context) -> Any:
     # A provider may hand each consumer its own scoped view (credentials, storage, logger).
     for_consumer = getattr(provider._obj, "for_consumer", None)
     return for_consumer(consumer) if callable(for_consumer) else provider._obj
+
+
+def _effect_order(ctx: Context) -> list[int]:
+    """Where the instance's effects stand in the reactive core's flush order (creation order)."""
+    return [e._id for e in ctx._effects]
 
 
 def _note(exc: BaseException, errors: list[Exception]) -> None:

@@ -13,10 +13,9 @@ component), ``hot_update`` to the same class, or ``shutdown`` then
 ``boot(state=snapshot)``. After every step the observable traces must be
 equal: the sequence of values each effect put on the display (a re-render of
 the same value is not a change), every operation's result, every instance's
-snapshot and the live names. The interleaving of different components'
-effects is not compared: reinstalling a component recreates its effects, so
-they run after older ones from then on (a known kernel finding, recorded in
-tests/test_properties_snapshot.py).
+snapshot and the live names. The order in which different components'
+effects showed their values is compared too: a reinstalled instance's
+effects keep their predecessor's place in the flush order.
 """
 
 from __future__ import annotations
@@ -191,10 +190,8 @@ class Twins:
 
     def observe(self, k: Kernel, trace: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         display: Display = k._specs[next(iter(k._specs))].properties["display"]
-        # What each effect showed, in order. Not the interleaving of different components' effects:
-        # a reinstalled component's effects are new, so later flushes run them after the others'
-        # (see tests/test_properties_snapshot.py, the known finding on effect order).
-        shown = {key: [v for _, k2, v in display.log if k2 == key] for key in sorted(display.shown)}
+        # Everything the effects showed, in the order they showed it, across components too.
+        shown = [(key, v) for _, key, v in display.log]
         return [*trace, ("display", shown), ("names", *k.names()), ("snapshot", k.snapshot())]
 
     def differences(self) -> str | None:
