@@ -86,7 +86,7 @@ class Runtime:
     def __init__(self, *, scheduler: Scheduler | None = None) -> None:
         self._observer: Computed[Any] | Effect | None = None
         self._batch_depth = 0
-        self._computing = 0  # > 0 while any computed fn runs: writes are refused
+        self._computing = 0  # computed fns on the stack: writes are refused while > 0; bounded by MAX_NESTING
         self._pending: list[Effect] = []
         self._next_id = 0
         self._owner = threading.get_ident()
