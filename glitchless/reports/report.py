@@ -213,7 +213,7 @@ def to_html(inp: Inputs) -> str:
                             f"<pre>{esc(s['diff'])}</pre></details>")
     style = (
         "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}"
+        "table{border-collapse:collapse;margin:.5em 0;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}"
         ".pass{color:#1d7a3e;font-weight:600}.fail{color:#b3261e;font-weight:600}pre{background:#f6f6f6;padding:8px}"
     )
     return (
