@@ -1,10 +1,12 @@
 """Config with one signal per dotted key, per-instance credentials and storage, and the logger."""
 
+import re
 from typing import Any
 
 import pytest
 
 from glitchless.kernel import (
+    ActivationError,
     Component,
     ComponentError,
     Config,
@@ -184,3 +186,19 @@ def test_asking_for_the_time_without_a_clock_is_a_clear_error() -> None:
     k = storage_kernel()
     with pytest.raises(ComponentError, match="no clock"):
         k.instance("tenant-acme").ctx.now()
+
+
+@pytest.mark.parametrize(
+    ("defaults", "message"),
+    [
+        (5, "config defaults must be a mapping of names to values, got int"),
+        ({"a": {"b.c": 1}}, "config defaults.a has key 'b.c': keys must be non-empty names without dots"),
+        ({"": 1}, "config defaults has key '': keys must be non-empty names without dots"),
+    ],
+)
+def test_malformed_config_defaults_are_refused_with_the_key_named(defaults: object, message: str) -> None:
+    k = Kernel()
+    k.instantiate(Config, properties={"defaults": defaults})
+    with pytest.raises(ActivationError, match=re.escape(message)):
+        k.boot()
+    assert k.names() == [] and not k.booted

@@ -8,6 +8,7 @@ tenant cannot read another's secrets or data.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,9 @@ class Config(Component):
     """
 
     def activate(self) -> None:
-        self._tree: dict[str, Any] = copy.deepcopy(dict(self.ctx.properties["defaults"]))
+        defaults = self.ctx.properties["defaults"]
+        _check_tree(defaults, "defaults")
+        self._tree: dict[str, Any] = copy.deepcopy(dict(defaults))
         self._signals: dict[str, Signal[Any]] = {}
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -73,6 +76,17 @@ class Config(Component):
 
     def restore(self, state: dict[str, Any]) -> None:
         self._tree = state
+
+
+def _check_tree(tree: object, where: str) -> None:
+    """Config defaults: a mapping whose keys are plain names, so every value has one dotted key."""
+    if not isinstance(tree, Mapping):
+        raise ComponentError(f"config {where} must be a mapping of names to values, got {type(tree).__name__}")
+    for name, value in tree.items():
+        if not isinstance(name, str) or not name or "." in name:
+            raise ComponentError(f"config {where} has key {name!r}: keys must be non-empty names without dots")
+        if isinstance(value, Mapping):
+            _check_tree(value, f"{where}.{name}")
 
 
 def _check_key(key: object) -> list[str]:
