@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 import weakref
 from typing import Any
 
@@ -39,10 +40,17 @@ def test_a_cold_read_of_a_long_chain_nests_at_most_max_nesting_fns_and_gets_the_
     for _ in range(3 * MAX_NESTING + 7):
         node = step(node)
     assert isinstance(node, Computed)
-    assert node.get() == 1 + 3 * MAX_NESTING + 7
-    assert deepest == MAX_NESTING
-    s.set(2)
-    assert node.get() == 2 + 3 * MAX_NESTING + 7
+    # What this checks is the nesting bound, not the recursion limit (rule 8 has its own
+    # tests): leave room for tools that add frames per call, as mutation runs do.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20 * MAX_NESTING + 1000))
+    try:
+        assert node.get() == 1 + 3 * MAX_NESTING + 7
+        assert deepest == MAX_NESTING
+        s.set(2)
+        assert node.get() == 2 + 3 * MAX_NESTING + 7
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_a_check_node_whose_first_computed_source_settles_unchanged_still_checks_the_next_source() -> None:
