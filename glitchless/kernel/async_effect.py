@@ -169,12 +169,11 @@ class AsyncEffect:
             self._replay = None
             sources, versions = replay
             watch = self._watch
+            # The watcher's last run read nothing (it always ran _start or _supersede before this
+            # first step), so every source is linked afresh.
             for src, version in zip(sources, versions):
                 i = watch._cursor
-                if i < len(watch._sources) and watch._sources[i] is src:
-                    watch._cursor = i + 1
-                else:
-                    _link(watch, src)
+                _link(watch, src)
                 watch._versions[i] = version
             # A source the first step wrote after reading it changed before we subscribed.
             if any(s._state != CLEAN or s._version != v for s, v in zip(sources, versions)):
@@ -208,10 +207,10 @@ class AsyncEffect:
         context.run(_current_run.set, run)
         self._run = run
         task_name = f"{self.name or 'async effect'} run {run.number}"
-        run.task = self._scheduler.create_task(self._body(run), name=task_name, context=context)
+        run.task = self._scheduler.create_task(self._body(), name=task_name, context=context)
         run.task.add_done_callback(self._on_done)
 
-    async def _body(self, run: _Run) -> Cleanup | None:
+    async def _body(self) -> Cleanup | None:
         return await self._first_step_tracked(self._fn())
 
     @types.coroutine

@@ -212,8 +212,6 @@ class Runtime:
                 state = DIRTY
             if state == DIRTY:
                 self._recompute(node)
-            elif state == RUNNING:
-                raise CycleError(f"{_describe('computed', node.name)} depends on itself")
             stack.pop()
             positions.pop()
 

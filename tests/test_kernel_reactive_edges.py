@@ -1,0 +1,280 @@
+"""Reactive core edges: deep cold reads, laziness after re-runs, switched sources, flush order and disposal."""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import weakref
+from typing import Any
+
+import pytest
+
+from glitchless.kernel import Computed, DisposedError, Runtime, Signal
+from glitchless.kernel.reactive import MAX_NESTING
+
+
+def exactly(text: str) -> str:
+    return "^" + re.escape(text) + "$"
+
+
+def test_a_cold_read_of_a_long_chain_nests_at_most_max_nesting_fns_and_gets_the_right_value() -> None:
+    rt = Runtime()
+    s = rt.signal(1)
+    depth = 0
+    deepest = 0
+
+    def step(prev: Signal[int] | Computed[int]) -> Computed[int]:
+        def fn() -> int:
+            nonlocal depth, deepest
+            depth += 1
+            deepest = max(deepest, depth)
+            try:
+                return prev.get() + 1
+            finally:
+                depth -= 1
+
+        return rt.computed(fn)
+
+    node: Signal[int] | Computed[int] = s
+    for _ in range(3 * MAX_NESTING + 7):
+        node = step(node)
+    assert isinstance(node, Computed)
+    # What this checks is the nesting bound, not the recursion limit (rule 8 has its own
+    # tests): leave room for tools that add frames per call, as mutation runs do.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20 * MAX_NESTING + 1000))
+    try:
+        assert node.get() == 1 + 3 * MAX_NESTING + 7
+        assert deepest == MAX_NESTING
+        s.set(2)
+        assert node.get() == 2 + 3 * MAX_NESTING + 7
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_a_check_node_whose_first_computed_source_settles_unchanged_still_checks_the_next_source() -> None:
+    rt = Runtime()
+    a = rt.signal(0)
+    b = rt.signal(0)
+    parity = rt.computed(lambda: a.get() % 2)
+    mid = rt.computed(lambda: parity.get())
+    copy_b = rt.computed(lambda: b.get())
+    top = rt.computed(lambda: (mid.get(), copy_b.get()))
+    assert top.get() == (0, 0)
+    with rt.batch():
+        a.set(2)  # parity stays 0: mid settles unchanged
+        b.set(5)
+    assert top.get() == (0, 5)
+
+
+def test_a_recomputed_computed_does_not_rerun_when_its_inputs_then_settle_unchanged() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    x = rt.signal(10)
+    y = rt.signal(20)
+    parity = rt.computed(lambda: s.get() % 2)
+    runs = 0
+
+    def total() -> int:
+        nonlocal runs
+        runs += 1
+        return parity.get() + x.get() + y.get()
+
+    t = rt.computed(total)
+    assert t.get() == 30 and runs == 1
+    x.set(11)
+    assert t.get() == 31 and runs == 2
+    s.set(2)  # parity recomputes to the same 0: t's inputs are unchanged
+    assert t.get() == 31 and runs == 2
+    y.set(21)
+    assert t.get() == 32 and runs == 3
+    s.set(4)
+    assert t.get() == 32 and runs == 3
+
+
+def test_a_rerun_that_reads_a_different_first_signal_follows_the_new_one_only() -> None:
+    rt = Runtime()
+    a = rt.signal("a1")
+    b = rt.signal("b1")
+    holder: list[Signal[str]] = [a]
+    runs = 0
+
+    def read() -> str:
+        nonlocal runs
+        runs += 1
+        return holder[0].get()
+
+    c = rt.computed(read)
+    assert c.get() == "a1"
+    holder[0] = b
+    a.set("a2")  # re-run: now reads b
+    assert c.get() == "b1" and runs == 2
+    b.set("b2")
+    assert c.get() == "b2" and runs == 3
+    a.set("a3")  # no longer a dependency
+    assert c.get() == "b2" and runs == 3
+
+
+def test_a_rerun_that_reads_a_different_first_computed_follows_the_new_one_only() -> None:
+    rt = Runtime()
+    a = rt.signal(1)
+    b = rt.signal(100)
+    ca = rt.computed(lambda: a.get())
+    cb = rt.computed(lambda: b.get())
+    holder: list[Computed[int]] = [ca]
+    seen: list[int] = []
+    rt.effect(lambda: seen.append(holder[0].get()))
+    holder[0] = cb
+    a.set(2)  # re-run: now reads cb
+    assert seen == [1, 100]
+    b.set(200)
+    assert seen == [1, 100, 200]
+    a.set(3)  # no longer a dependency
+    assert seen == [1, 100, 200]
+
+
+def test_pending_effects_run_in_creation_order_even_when_queued_in_reverse() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    doubled = rt.computed(lambda: s.get() * 2)
+    log: list[str] = []
+    rt.effect(lambda: log.append(f"first {doubled.get()}"))  # reached through the computed: queued second
+    rt.effect(lambda: log.append(f"second {s.get()}"))  # a direct dependent of s: queued first
+    log.clear()
+    s.set(1)
+    assert log == ["first 2", "second 1"]
+
+
+def test_an_effect_whose_computed_input_settled_unchanged_does_not_stop_later_effects() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    parity = rt.computed(lambda: s.get() % 2)
+    log: list[str] = []
+    rt.effect(lambda: log.append(f"parity {parity.get()}"))
+    rt.effect(lambda: log.append(f"value {s.get()}"))
+    log.clear()
+    s.set(2)
+    assert log == ["value 2"]
+
+
+def test_an_effect_that_raised_runs_again_when_its_input_changes() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    seen: list[int] = []
+
+    def body() -> None:
+        v = s.get()
+        seen.append(v)
+        if v == 1:
+            raise ValueError("one")
+
+    rt.effect(body)
+    with pytest.raises(ValueError, match="one"):
+        s.set(1)
+    s.set(2)
+    assert seen == [0, 1, 2]
+
+
+def test_a_computed_disposed_by_its_own_fn_reports_that_exactly() -> None:
+    rt = Runtime()
+    holder: list[Computed[int]] = []
+
+    def fn() -> int:
+        holder[0].dispose()
+        return 1
+
+    c = rt.computed(fn, name="self-destruct")
+    holder.append(c)
+    with pytest.raises(DisposedError, match=exactly("computed 'self-destruct' was disposed while it ran")):
+        c.get()
+
+
+def test_a_disposed_computed_stays_disposed_when_its_source_changes() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    runs = 0
+
+    def fn() -> int:
+        nonlocal runs
+        runs += 1
+        return s.get()
+
+    c = rt.computed(fn, name="gone")
+    assert c.get() == 0
+    c.dispose()
+    s.set(1)
+    with pytest.raises(DisposedError, match=exactly("computed 'gone' was read after dispose()")):
+        c.get()
+    assert runs == 1
+
+
+def test_disposing_a_computed_after_its_computed_source_was_disposed_works() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    upstream = rt.computed(lambda: s.get())
+    downstream = rt.computed(lambda: upstream.get())
+    assert downstream.get() == 0
+    upstream.dispose()
+    downstream.dispose()
+    with pytest.raises(DisposedError):
+        downstream.get()
+
+
+def test_disposing_an_effect_and_the_computed_it_reads_in_one_batch_works() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    c = rt.computed(lambda: s.get())
+    seen: list[int] = []
+    e = rt.effect(lambda: seen.append(c.get()))
+    with rt.batch():
+        c.dispose()
+        e.dispose()
+    s.set(1)
+    assert seen == [0] and e.disposed
+
+
+def test_a_disposed_effect_is_not_kept_alive_by_the_signal_it_read() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+
+    class Body:
+        def __call__(self) -> None:
+            s.get()
+
+    body = Body()
+    ref = weakref.ref(body)
+    e = rt.effect(body)
+    e.dispose()
+    del e, body
+    gc.collect()
+    assert ref() is None  # the effect, which holds its body, was released
+    s.set(1)
+
+
+def test_an_effect_finds_out_about_a_computed_disposed_in_the_batch_it_changed_in() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    c = rt.computed(lambda: s.get())
+    seen: list[Any] = []
+
+    def body() -> None:
+        try:
+            seen.append(c.get())
+        except DisposedError:
+            seen.append("disposed")
+
+    rt.effect(body)
+    with rt.batch():
+        s.set(1)
+        assert c.peek() == 1  # c recomputes inside the batch; the effect has not run yet
+        c.dispose()
+    assert seen == [0, "disposed"]
+
+
+def test_nodes_repr_shows_their_name_or_nothing() -> None:
+    rt = Runtime()
+    assert repr(rt.computed(lambda: 1, name="total")) == "Computed(total)"
+    assert repr(rt.computed(lambda: 1)) == "Computed()"
+    assert repr(rt.effect(lambda: None, name="log")) == "Effect(log)"
+    assert repr(rt.effect(lambda: None)) == "Effect()"
