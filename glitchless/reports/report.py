@@ -102,8 +102,9 @@ def to_markdown(inp: Inputs) -> str:
         m = inp.mutation
         c = m["counts"]
         out += [
-            f"- mutants {m['total']}, killed {c.get('killed', 0)}, survived {c.get('survived', 0)}, "
-            f"timed out {c.get('timeout', 0)}, no tests {c.get('no tests', 0)}, reviewed equivalent {m['equivalent']}",
+            f"- mutants {m['total']}: killed {c.get('killed', 0)}, timed out {c.get('timeout', 0)}, "
+            f"reviewed equivalent {m['equivalent']} (of the survived {c.get('survived', 0)} and no-tests "
+            f"{c.get('no tests', 0)}), unexplained survivors {len(m['survivors'])}",
             f"- score {m['killed_percent']:.1f}% killed ({m['detected_percent']:.1f}% detected), run time {m['seconds']:.0f} s",
             f"- survivors: {len(m['survivors'])} (details in reports/mutation.md)",
         ]
@@ -202,9 +203,11 @@ def to_html(inp: Inputs) -> str:
             f"({m['detected_percent']:.1f}% detected); run time {m['seconds']:.0f} s; "
             f"{m['equivalent']} reviewed equivalent.</p>"
         )
+        open_survivors = [s["status"] for s in m["survivors"]]
         body.append(_stacked([
             ("killed", c.get("killed", 0), "#2e9e5b"), ("timed out", c.get("timeout", 0), "#8fbf3f"),
-            ("survived", c.get("survived", 0), "#d8453b"), ("no tests", c.get("no tests", 0), "#e0a030"),
+            ("equivalent", m["equivalent"], "#9aa0a6"), ("survived", open_survivors.count("survived"), "#d8453b"),
+            ("no tests", open_survivors.count("no tests"), "#e0a030"),
         ]))
         if m["survivors"]:
             body.append("<h3>Survivors</h3>")
