@@ -149,7 +149,7 @@ def _bars(items: list[tuple[str, float]], *, maximum: float, unit: str, width: i
     return "".join(parts)
 
 
-def _stacked(segments: list[tuple[str, int, str]], width: int = 640) -> str:
+def _stacked(segments: list[tuple[str, int, str]], width: int = 700) -> str:
     total = sum(n for _, n, _ in segments) or 1
     x, parts = 0.0, [f'<svg width="{width}" height="46" role="img" xmlns="http://www.w3.org/2000/svg">']
     legend_x = 0
@@ -159,7 +159,7 @@ def _stacked(segments: list[tuple[str, int, str]], width: int = 640) -> str:
         parts.append(f'<rect x="{legend_x}" y="28" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{legend_x + 14}" y="37" font-size="12">{html.escape(label)} {n}</text>')
         x += w
-        legend_x += 150
+        legend_x += 140
     parts.append("</svg>")
     return "".join(parts)
 
