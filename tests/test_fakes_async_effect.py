@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from async_support import collect_errors, runtime
 
 from glitchless.fakes import FakeClock, Trace, simulate
 from glitchless.kernel import AsyncEffect, ReactiveError, Runtime, is_stale
@@ -15,17 +16,6 @@ from glitchless.kernel import AsyncEffect, ReactiveError, Runtime, is_stale
 
 def now() -> float:
     return asyncio.get_running_loop().time()
-
-
-def runtime() -> Runtime:
-    return Runtime(scheduler=asyncio.get_running_loop())
-
-
-def collect_errors() -> list[dict[str, Any]]:
-    """Route the loop's unhandled errors into a list the test inspects."""
-    errors: list[dict[str, Any]] = []
-    asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
-    return errors
 
 
 def test_async_effect_body_runs_as_its_own_task_on_the_scheduler() -> None:

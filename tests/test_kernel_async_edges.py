@@ -5,18 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from async_support import collect_errors, runtime
+
 from glitchless.fakes import simulate
-from glitchless.kernel import AsyncEffect, Runtime, is_stale
-
-
-def runtime() -> Runtime:
-    return Runtime(scheduler=asyncio.get_running_loop())
-
-
-def collect_errors() -> list[dict[str, Any]]:
-    errors: list[dict[str, Any]] = []
-    asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
-    return errors
+from glitchless.kernel import AsyncEffect, is_stale
 
 
 def test_an_async_effect_built_directly_lets_a_superseded_run_finish_by_default() -> None:

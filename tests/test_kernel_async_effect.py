@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from async_support import collect_errors, runtime
 
 from glitchless.fakes import simulate
 from glitchless.kernel import AsyncEffect, ReactiveError, Runtime, is_stale
@@ -14,16 +15,6 @@ from glitchless.kernel import AsyncEffect, ReactiveError, Runtime, is_stale
 
 def exactly(text: str) -> str:
     return "^" + re.escape(text) + "$"
-
-
-def runtime() -> Runtime:
-    return Runtime(scheduler=asyncio.get_running_loop())
-
-
-def collect_errors() -> list[dict[str, Any]]:
-    errors: list[dict[str, Any]] = []
-    asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
-    return errors
 
 
 async def noop() -> None:
