@@ -172,6 +172,7 @@ class Bus:
         return sorted(f"{n}.{op}" for n, r in self._routes.items() for op in r.ops)
 
     def _audit(self, entry: dict[str, Any]) -> None:
-        self.audit_log.append(entry)
+        # Written out first: an audit the logger refuses stops the publish and is not recorded either.
         if self._logger is not None:
             self._logger(json.dumps(entry))
+        self.audit_log.append(entry)
