@@ -129,7 +129,7 @@ def assert_store_intact(k: Kernel, store: Any, version: str = "1") -> None:
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_rollback_brings_back_the_previous_instances_when_their_restore_hook_fails(fault: type) -> None:
+def test_rollback_brings_back_the_same_instances_when_their_restore_hook_fails(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     store = k.instance("store")
@@ -148,7 +148,7 @@ def test_rollback_brings_back_the_previous_instances_when_their_restore_hook_fai
     assert_store_intact(k, store)
 
 
-def test_rollback_runs_no_hook_of_the_previous_instance() -> None:
+def test_rollback_brings_back_the_same_instances_without_running_their_hooks() -> None:
     switch = Switch()
     k = store_kernel(switch)
     switch.failing["restore"] = RuntimeError
@@ -158,7 +158,7 @@ def test_rollback_runs_no_hook_of_the_previous_instance() -> None:
     assert switch.calls == ["snapshot store", "init store", "activate store", "restore store", "deactivate store"]
 
 
-def test_a_dependent_rebuilt_after_a_failing_instance_is_rolled_back_with_it() -> None:
+def test_rollback_brings_back_the_same_instances_and_never_reports_a_dependents_error() -> None:
     switch = Switch()
     k = store_kernel(switch)
     store, reader = k.instance("store"), k.instance("reader")
@@ -175,7 +175,7 @@ def test_a_dependent_rebuilt_after_a_failing_instance_is_rolled_back_with_it() -
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_failed_undo_of_hot_update_still_brings_back_the_old_version(fault: type) -> None:
+def test_a_failing_undo_step_does_not_stop_the_rollback_of_hot_update(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     store = k.instance("store")
@@ -196,7 +196,7 @@ def test_failed_undo_of_hot_update_still_brings_back_the_old_version(fault: type
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_failed_undo_of_hot_add_leaves_the_added_instances_gone(fault: type) -> None:
+def test_a_failing_undo_step_does_not_stop_the_rollback_of_hot_add(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     store = k.instance("store")
@@ -221,7 +221,7 @@ def test_failed_undo_of_hot_add_leaves_the_added_instances_gone(fault: type) -> 
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_hot_remove_has_no_undo_a_failing_deactivate_still_removes_everything(fault: type) -> None:
+def test_teardown_never_stops_early_in_hot_remove(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     switch.failing["deactivate"] = fault
@@ -234,7 +234,7 @@ def test_hot_remove_has_no_undo_a_failing_deactivate_still_removes_everything(fa
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_shutdown_with_a_failing_deactivate_stops_every_instance(fault: type) -> None:
+def test_teardown_never_stops_early_in_shutdown(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     switch.failing["deactivate"] = fault
@@ -250,7 +250,7 @@ def test_shutdown_with_a_failing_deactivate_stops_every_instance(fault: type) ->
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_replaced_instance_failing_to_stop_leaves_the_change_in_place(fault: type) -> None:
+def test_a_replaced_instance_stops_only_after_the_change_commits_so_failing_to_stop_keeps_the_change(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     old = k.instance("store")
@@ -265,7 +265,7 @@ def test_a_replaced_instance_failing_to_stop_leaves_the_change_in_place(fault: t
     assert_consistent(k, ["store", "reader"])
 
 
-def test_a_replaced_instance_is_stopped_only_after_the_change_applied() -> None:
+def test_a_replaced_instance_stops_only_after_the_change_commits() -> None:
     switch = Switch()
     k = store_kernel(switch)
     k.restore(k.snapshot())
@@ -279,7 +279,7 @@ def test_a_replaced_instance_is_stopped_only_after_the_change_applied() -> None:
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("hook", ["init", "activate", "restore"])
-def test_a_failing_activation_hook_during_hot_update_rolls_back(hook: str, fault: type) -> None:
+def test_rollback_brings_back_the_same_instances_when_the_new_version_fails(hook: str, fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     store = k.instance("store")
@@ -292,7 +292,7 @@ def test_a_failing_activation_hook_during_hot_update_rolls_back(hook: str, fault
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_failing_snapshot_hook_refuses_the_update_before_anything_moves(fault: type) -> None:
+def test_a_refused_change_moves_nothing_when_a_snapshot_hook_fails(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     store = k.instance("store")
@@ -310,7 +310,7 @@ def test_a_failing_snapshot_hook_refuses_the_update_before_anything_moves(fault:
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("hook", ["init", "activate"])
-def test_a_failing_activation_hook_at_boot_leaves_an_unbooted_bootable_kernel(hook: str, fault: type) -> None:
+def test_rollback_of_a_failed_boot_leaves_an_unbooted_bootable_kernel(hook: str, fault: type) -> None:
     switch = Switch()
     switch.failing[hook] = fault
     k = Kernel()
@@ -326,7 +326,7 @@ def test_a_failing_activation_hook_at_boot_leaves_an_unbooted_bootable_kernel(ho
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_failing_operation_handler_changes_nothing_in_the_kernel(fault: type) -> None:
+def test_an_operation_error_changes_no_kernel_state(fault: type) -> None:
     switch = Switch()
     k = store_kernel(switch)
     store = k.instance("store")
@@ -351,7 +351,7 @@ def test_a_failing_subscriber_does_not_keep_the_event_from_the_others(fault: typ
     assert_consistent(k, ["store", "reader"])
 
 
-def test_an_interrupt_wins_over_ordinary_subscriber_errors_which_are_noted_on_it() -> None:
+def test_an_interrupt_is_raised_as_it_is_and_wins_over_ordinary_errors() -> None:
     k = Kernel()
 
     @component("twice")
@@ -372,7 +372,7 @@ def test_an_interrupt_wins_over_ordinary_subscriber_errors_which_are_noted_on_it
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_failing_audit_logger_refuses_the_publish_and_records_nothing(fault: type) -> None:
+def test_an_audit_the_logger_refuses_lets_nothing_through(fault: type) -> None:
     failing = [True]
     delivered: list[str] = []
 
@@ -399,7 +399,7 @@ def test_a_failing_audit_logger_refuses_the_publish_and_records_nothing(fault: t
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_failing_kernel_logger_during_activation_rolls_back(fault: type) -> None:
+def test_rollback_brings_back_the_same_instances_when_the_logger_fails(fault: type) -> None:
     failing = [True]
 
     def logger(line: str) -> None:
@@ -418,7 +418,7 @@ def test_a_failing_kernel_logger_during_activation_rolls_back(fault: type) -> No
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_failing_kernel_logger_during_teardown_still_tears_everything_down(fault: type) -> None:
+def test_teardown_never_stops_early_when_the_logger_fails(fault: type) -> None:
     def logger(line: str) -> None:
         if line.startswith("deactivated"):
             raise fault("log full")

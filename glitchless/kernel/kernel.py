@@ -3,7 +3,8 @@
 Every public method keeps one invariant: the declared instances form a valid configuration
 (each mandatory requirement has a provider, no requirement cycle, targets unique per factory),
 and once booted every declared instance is live. A change that would break it is refused before
-anything moves; a change that fails half-way is rolled back, so the kernel stays usable.
+anything moves; a change that fails half-way is rolled back to the very same instances, so the
+kernel stays usable (docs/kernel-contract.md, rules C1-C8).
 """
 
 from __future__ import annotations
@@ -186,8 +187,9 @@ class Kernel:
     def hot_update(self, new_factory: type[Any]) -> list[str]:
         """Replace every instance of the component named like `new_factory`, carrying its state over.
 
-        Per instance: snapshot -> teardown -> new instance -> activate -> restore -> effects start.
-        If any new instance fails, all go back to the old version with the snapshot state.
+        Per instance: snapshot -> detach the old -> new instance -> activate -> restore -> effects start;
+        once all succeeded the old instances are stopped. If any new instance fails, the old ones
+        are put back as they were.
         """
         meta = meta_of(new_factory)
         names = [n for n, s in self._specs.items() if meta_of(s.factory).name == meta.name]
