@@ -432,3 +432,30 @@ def test_teardown_never_stops_early_when_the_logger_fails(fault: type) -> None:
         k.shutdown()
     assert switch.calls[-1] == "deactivate store"
     assert_consistent(k, [])
+
+
+def test_rollback_reports_the_change_and_notes_an_effect_failing_in_the_flush_after_it() -> None:
+    switch = Switch()
+    k = store_kernel(switch)
+    store = k.instance("store")
+    alarm = k.rt.signal(0)
+
+    def watch() -> None:
+        if alarm.get():
+            raise RuntimeError("alarm")
+
+    k.rt.effect(watch)
+
+    @component("store", version="2", provides=["IStore"])
+    class Noisy(Component):
+        def activate(self) -> None:
+            alarm.set(1)  # a write outside the instance: rollback does not take it back
+
+        def restore(self, state: Any) -> None:
+            raise ValueError("no")
+
+    with pytest.raises(ActivationError) as err:
+        k.hot_update(Noisy)
+    assert err.value.__notes__ == ["in the flush after it: RuntimeError('alarm')"]
+    assert_consistent(k, ["store", "reader"])
+    assert_store_intact(k, store)

@@ -319,19 +319,24 @@ class Kernel:
         plan = self._plan_change(specs, names, states)
         applied: list[str] = []
         error: BaseException | None = None
-        with self.rt.batch():
-            try:
-                for name in plan.names:
-                    applied.append(name)
-                    self._apply(plan, name)
-            except BaseException as exc:
-                error = self._undo(plan, applied, self._failure(plan, applied, exc))
-            else:
-                # Committed before the batch flushes: a dependent's effect failing in that flush is
-                # its own error, raised after, and must find the kernel already in the new configuration.
-                self._specs = specs
-                commit()
-                error = self._retire(plan)
+        try:
+            with self.rt.batch():
+                try:
+                    for name in plan.names:
+                        applied.append(name)
+                        self._apply(plan, name)
+                except BaseException as exc:
+                    error = self._undo(plan, applied, self._failure(plan, applied, exc))
+                else:
+                    # Committed before the batch flushes: a dependent's effect failing in that flush is
+                    # its own error, raised after, and must find the kernel already in the new configuration.
+                    self._specs = specs
+                    commit()
+                    error = self._retire(plan)
+        except BaseException as flush_error:  # only the flush can raise here; the change's own error comes first
+            if error is None:
+                raise
+            raise _note(error, [flush_error], "in the flush after it")
         if error is not None:
             raise error
 
@@ -552,12 +557,12 @@ def _take_flush_places(effects: Sequence[Effect], places: Sequence[int]) -> None
         new_effect._id = place
 
 
-def _note(exc: BaseException, errors: Sequence[BaseException]) -> BaseException:
-    """Note what went wrong while rolling back on `exc`; an interrupt among it is what gets raised."""
+def _note(exc: BaseException, errors: Sequence[BaseException], when: str = "while rolling back") -> BaseException:
+    """Note on `exc` what else went wrong; an interrupt among it is what gets raised instead."""
     for e in errors:
-        exc.add_note(f"while rolling back: {e!r}")
+        exc.add_note(f"{when}: {e!r}")
     interrupt = next((e for e in errors if not isinstance(e, Exception)), None)
     if interrupt is not None and isinstance(exc, Exception):
-        interrupt.add_note(f"raised while rolling back after: {exc!r}")
+        interrupt.add_note(f"raised {when} after: {exc!r}")
         return interrupt
     return exc
