@@ -459,3 +459,26 @@ def test_rollback_reports_the_change_and_notes_an_effect_failing_in_the_flush_af
     assert err.value.__notes__ == ["in the flush after it: RuntimeError('alarm')"]
     assert_consistent(k, ["store", "reader"])
     assert_store_intact(k, store)
+
+
+def test_a_replaced_instance_stops_only_after_the_change_commits_consumers_first() -> None:
+    log: list[str] = []
+
+    def logged(name: str, **kw: Any) -> type:
+        @component(name, **kw)
+        class Logged(Component):
+            def activate(self) -> None:
+                log.append(f"activate {self.ctx.name}")
+
+            def deactivate(self) -> None:
+                log.append(f"deactivate {self.ctx.name}")
+
+        return Logged
+
+    k = Kernel()
+    k.instantiate(logged("base", provides=["IBase"]))
+    k.instantiate(logged("user", requires={"base": "IBase"}))
+    k.boot()
+    log.clear()
+    k.restore({"base": {}, "user": {}})
+    assert log == ["activate base", "activate user", "deactivate user", "deactivate base"]
