@@ -482,3 +482,39 @@ def test_a_replaced_instance_stops_only_after_the_change_commits_consumers_first
     log.clear()
     k.restore({"base": {}, "user": {}})
     assert log == ["activate base", "activate user", "deactivate user", "deactivate base"]
+
+
+def stuck(name: str, **kw: Any) -> type:
+    @component(name, **kw)
+    class Stuck(Component):
+        def deactivate(self) -> None:
+            raise RuntimeError(f"{self.ctx.name} stuck")
+
+    return Stuck
+
+
+def test_a_failing_undo_step_does_not_stop_the_rollback_every_failure_is_noted() -> None:
+    @component("c-broken")
+    class Broken(Component):
+        def activate(self) -> None:
+            raise ValueError("bad")
+
+    k = Kernel()
+    k.boot()
+    with pytest.raises(ActivationError) as err:
+        k.hot_add(stuck("a"), stuck("b"), Broken)
+    assert err.value.__notes__ == ["while rolling back: RuntimeError('b stuck')", "while rolling back: RuntimeError('a stuck')"]
+    assert k.names() == []
+
+
+def test_a_replaced_instance_stops_only_after_the_change_commits_and_every_failure_to_stop_is_reported() -> None:
+    k = Kernel()
+    k.instantiate(stuck("a"))
+    k.instantiate(stuck("b"))
+    k.boot()
+    with pytest.raises(ActivationError) as err:
+        k.restore({"a": {}, "b": {}})
+    assert str(err.value).startswith("the change to 'a', 'b' is in place, but stopping the instances it replaced failed: ")
+    cause = err.value.__cause__
+    assert isinstance(cause, ExceptionGroup) and cause.message == "2 replaced instances' teardowns failed"
+    assert [str(e) for e in cause.exceptions] == ["b stuck", "a stuck"]
