@@ -185,7 +185,9 @@ def test_a_failing_undo_step_does_not_stop_the_rollback_of_hot_update(fault: typ
     with pytest.raises(expected) as err:
         k.hot_update(store_factory(v2, version="2"))
     if fault is RuntimeError:  # noted on the error of the step it was undoing
-        assert err.value.__cause__.__notes__ == ["while rolling back: RuntimeError('deactivate of store failed')"]
+        cause = err.value.__cause__
+        assert cause is not None
+        assert cause.__notes__ == ["while rolling back: RuntimeError('deactivate of store failed')"]
     else:  # the interrupt is raised, and names what it interrupted
         assert err.value.__notes__ == ["raised while rolling back after: RuntimeError('restore of store failed')"]
     assert v2.calls[-1] == "deactivate store"  # the undo step did run
@@ -518,3 +520,41 @@ def test_a_replaced_instance_stops_only_after_the_change_commits_and_every_failu
     cause = err.value.__cause__
     assert isinstance(cause, ExceptionGroup) and cause.message == "2 replaced instances' teardowns failed"
     assert [str(e) for e in cause.exceptions] == ["b stuck", "a stuck"]
+
+
+def test_rollback_brings_back_the_same_instances_when_a_new_effect_fails_its_first_run() -> None:
+    switch = Switch()
+    k = store_kernel(switch)
+    store = k.instance("store")
+    Base = store_factory(Switch(), version="2")
+
+    @component("store", version="2", provides=["IStore"])
+    class Failing(Base):  # type: ignore[misc, valid-type]
+        @effect
+        def watch(self) -> None:
+            raise RuntimeError("first run")
+
+    with pytest.raises(ActivationError, match="'store' as store 2 failed: RuntimeError\\('first run'\\)"):
+        k.hot_update(Failing)
+    assert_consistent(k, ["store", "reader"])
+    assert_store_intact(k, store)
+
+
+def test_rollback_of_a_consumer_whose_provider_view_fails_leaves_the_provider_alone() -> None:
+    @component("keys", provides=["IKeys"])
+    class Keys(Component):
+        def for_consumer(self, consumer: Any) -> Any:
+            raise PermissionError(f"no keys for {consumer.name}")
+
+    @component("client", requires={"keys": "IKeys"})
+    class Client(Component):
+        def activate(self) -> None:
+            self.ctx.use("keys")
+
+    k = Kernel()
+    k.instantiate(Keys)
+    k.boot()
+    keys = k.instance("keys")
+    with pytest.raises(ActivationError, match="'client'.*no keys for client"):
+        k.hot_add(Client)
+    assert k.names() == ["keys"] and k.instance("keys") is keys
