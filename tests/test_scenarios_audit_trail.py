@@ -1,6 +1,9 @@
 """The audit-trail scenario: its observations carry patterns.md's numbers under every seed."""
 
 import json
+from typing import Any
+
+import pytest
 
 from glitchless.scenarios import get_scenario, run_scenario
 
@@ -62,3 +65,43 @@ def test_audit_trail_passes_under_seeds_0_to_49() -> None:
         if not result.passed or result.observations != expected:
             failed[seed] = [c.name for c in result.checks if not c.passed]
     assert failed == {}
+
+
+# -- checks that can fail: each is shown to catch a planted bug ---------------------------------
+
+
+def failed_checks(seed: int = 0) -> list[str]:
+    return [c.name for c in run_scenario("audit-trail", seed).checks if not c.passed]
+
+
+def test_bus_exact_before_wildcard_delivery_is_checked_by_the_scenario() -> None:
+    result = run_scenario("audit-trail", 0)
+    check = next(c for c in result.checks if c.name == "the bus delivers to the exact subscriber before the wildcard one")
+    assert check.passed
+
+
+def test_bus_delivery_in_plain_subscription_order_fails_the_exact_before_wildcard_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from glitchless.kernel import bus
+
+    # A planted bug: wildcard patterns treated as exact topics' peers, so delivery follows subscription order.
+    real = bus._is_pattern
+    monkeypatch.setattr(bus, "_is_pattern", lambda topic: False if topic == "account.*" else real(topic))
+    monkeypatch.setattr(bus, "fnmatchcase", lambda topic, pattern: topic == pattern or pattern == "account.*")
+    assert "the bus delivers to the exact subscriber before the wildcard one" in failed_checks()
+
+
+def test_an_audit_log_that_drifts_from_the_policy_log_fails_the_audit_log_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glitchless.kernel.bus import Bus
+
+    real = Bus._audit
+
+    def audit_twice(self: Bus, entry: dict[str, Any]) -> None:  # a planted bug: the kernel's record duplicates
+        real(self, entry)
+        self.audit_log.append(entry)
+
+    monkeypatch.setattr(Bus, "_audit", audit_twice)
+    failed = failed_checks()
+    assert "the kernel's audit log holds the same two publishes" in failed
+    assert "the audit policy logged each publish" not in failed  # the logger's lines are still right

@@ -25,12 +25,26 @@ def _is_pattern(topic: str) -> bool:
     return any(ch in topic for ch in "*?[")
 
 
-def raise_all(errors: Sequence[Exception], what: str) -> None:
-    """Raise what was collected while finishing the work: one error as is, several as a group."""
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise ExceptionGroup(f"{len(errors)} {what} failed", list(errors))
+def collected(errors: Sequence[BaseException], what: str) -> BaseException | None:
+    """What to raise for the errors collected while finishing some work: one as is, several as a group.
+
+    An interrupt among them (KeyboardInterrupt, SystemExit, ...) is raised itself, the others noted on it.
+    """
+    interrupt = next((e for e in errors if not isinstance(e, Exception)), None)
+    if interrupt is not None:
+        for e in errors:
+            if e is not interrupt:
+                interrupt.add_note(f"also raised: {e!r}")
+        return interrupt
+    if len(errors) > 1:
+        return ExceptionGroup(f"{len(errors)} {what} failed", [e for e in errors if isinstance(e, Exception)])
+    return errors[0] if errors else None
+
+
+def raise_all(errors: Sequence[BaseException], what: str) -> None:
+    error = collected(errors, what)
+    if error is not None:
+        raise error
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,8 @@ class Bus:
     def publish(self, topic: str, data: Any = None, *, caller: str | None = None) -> None:
         """Deliver to exact subscribers, then wildcard ones, each in subscription order.
 
-        A failing handler does not stop the others; its error is raised once all have run.
+        A failing handler does not stop the others; its error is raised once all have run
+        (an interrupt such as KeyboardInterrupt too, and it wins over ordinary errors).
         """
         if not isinstance(topic, str) or not topic:
             raise ComponentError(f"topic must be a non-empty string, got {topic!r}")
@@ -109,12 +124,12 @@ class Bus:
         subs = self._subs  # remove() rebinds rather than mutates, so this list is stable while we deliver
         exact = [s for s in subs if not _is_pattern(s.pattern) and s.pattern == topic]
         wild = [s for s in subs if _is_pattern(s.pattern) and fnmatchcase(topic, s.pattern)]
-        errors: list[Exception] = []
+        errors: list[BaseException] = []
         for s in exact + wild:
             if s.active:
                 try:
                     s.handler(topic, data)
-                except Exception as exc:
+                except BaseException as exc:  # an interrupt too: every subscriber still gets the event
                     errors.append(exc)
         raise_all(errors, f"handlers of {topic!r}")
 
@@ -157,6 +172,7 @@ class Bus:
         return sorted(f"{n}.{op}" for n, r in self._routes.items() for op in r.ops)
 
     def _audit(self, entry: dict[str, Any]) -> None:
-        self.audit_log.append(entry)
+        # Written out first: an audit the logger refuses stops the publish and is not recorded either.
         if self._logger is not None:
             self._logger(json.dumps(entry))
+        self.audit_log.append(entry)

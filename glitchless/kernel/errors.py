@@ -26,7 +26,8 @@ class CyclicRequirementError(ComponentError):
 
 
 class ActivationError(ComponentError):
-    """A component failed to activate; what the failed change had installed was rolled back."""
+    """A component failed to activate, and the change was rolled back; or, once a change is in place,
+    an instance it replaced failed to stop (the message says which)."""
 
 
 class PolicyDeniedError(ComponentError, PermissionError):

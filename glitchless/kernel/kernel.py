@@ -3,7 +3,8 @@
 Every public method keeps one invariant: the declared instances form a valid configuration
 (each mandatory requirement has a provider, no requirement cycle, targets unique per factory),
 and once booted every declared instance is live. A change that would break it is refused before
-anything moves; a change that fails half-way is rolled back, so the kernel stays usable.
+anything moves; a change that fails half-way is rolled back to the very same instances, so the
+kernel stays usable (docs/kernel-contract.md, rules C1-C8).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from glitchless.kernel.bus import Bus, Policy, raise_all
+from glitchless.kernel.bus import Bus, Policy, collected, raise_all
 from glitchless.kernel.components import Requires, check_name, meta_of
 from glitchless.kernel.errors import (
     ActivationError,
@@ -28,6 +29,16 @@ from glitchless.kernel.reactive import Computed, Effect, EffectFn, Runtime, Sign
 
 T = TypeVar("T")
 _NO_STATE: Any = object()
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A planned change: the target configuration, the instances to build in order, their states."""
+
+    specs: dict[str, InstanceSpec]
+    names: list[str]
+    states: Mapping[str, Any]
+    replaced: dict[str, Context]
 
 
 @dataclass(frozen=True)
@@ -176,8 +187,9 @@ class Kernel:
     def hot_update(self, new_factory: type[Any]) -> list[str]:
         """Replace every instance of the component named like `new_factory`, carrying its state over.
 
-        Per instance: snapshot -> teardown -> new instance -> activate -> restore -> effects start.
-        If any new instance fails, all go back to the old version with the snapshot state.
+        Per instance: snapshot -> detach the old -> new instance -> activate -> restore -> effects start;
+        once all succeeded the old instances are stopped. If any new instance fails, the old ones
+        are put back as they were.
         """
         meta = meta_of(new_factory)
         names = [n for n, s in self._specs.items() if meta_of(s.factory).name == meta.name]
@@ -289,6 +301,12 @@ class Kernel:
         return order
 
     # -- building and tearing down instances ---------------------------------------------
+    #
+    # A change moves in three steps. _plan_change decides and snapshots; nothing moves yet.
+    # _apply builds the new instances in order; an instance being replaced is only detached
+    # (unprovided, unrouted, unsubscribed), never stopped, so _undo can put the very same
+    # object back with its state without calling any of its hooks. Only a change that applied
+    # completely stops the replaced instances (_retire).
 
     def _transition(
         self,
@@ -297,48 +315,88 @@ class Kernel:
         states: Mapping[str, Any],
         commit: Callable[[], None] = lambda: None,
     ) -> None:
-        """Move to configuration `specs` by (re)building `names` in order; all or nothing.
-
-        Each gets `states[name]` if given, else a rebuilt one its own snapshot, a new one nothing.
-        """
-        before = {n: (self._live[n], self._snapshot(self._live[n])) for n in names if n in self._live}
-        done: list[str] = []
-        failure: ActivationError | None = None
-        with self.rt.batch():
-            for name in names:
-                done.append(name)
-                old, snap = before.get(name, (None, _NO_STATE))
+        """Move to configuration `specs` by (re)building `names` in order; all or nothing."""
+        plan = self._plan_change(specs, names, states)
+        applied: list[str] = []
+        error: BaseException | None = None
+        try:
+            with self.rt.batch():
                 try:
-                    if old is None:
-                        self._slots += 1
-                    else:
-                        raise_all(self._teardown(old), f"teardowns of {name!r}")
-                    if old is None:
-                        self._install(specs[name], states.get(name, snap), self._slots)
-                    else:
-                        self._install(specs[name], states.get(name, snap), old._slot, _effect_order(old))
-                except Exception as exc:
-                    meta = meta_of(specs[name].factory)
-                    failure = ActivationError(
-                        f"activating {name!r} as {meta.name} {meta.version} failed: {exc!r}; "
-                        f"rolled back: {', '.join(reversed(done))}"
-                    )
-                    failure.__cause__ = exc
-                    break
-            if failure is None:
-                # Committed before the batch flushes: a dependent's effect failing in that flush is
-                # its own error, raised after, and must find the kernel already in the new configuration.
-                self._specs = specs
-                commit()
-            else:
-                for name in reversed(done):
-                    if name in self._live:
-                        _note(failure, self._teardown(self._live[name]))
-                    if name in before:
-                        old, snap = before[name]
-                        self._install(old._spec, snap, old._slot, _effect_order(old))
-        if failure is not None:
-            raise failure
+                    for name in plan.names:
+                        applied.append(name)
+                        self._apply(plan, name)
+                except BaseException as exc:
+                    error = self._undo(plan, applied, self._failure(plan, applied, exc))
+                else:
+                    # Committed before the batch flushes: a dependent's effect failing in that flush is
+                    # its own error, raised after, and must find the kernel already in the new configuration.
+                    self._specs = specs
+                    commit()
+                    error = self._retire(plan)
+        except BaseException as flush_error:  # only the flush can raise here; the change's own error comes first
+            if error is None:
+                raise
+            raise _note(error, [flush_error], "in the flush after it")
+        if error is not None:
+            raise error
+
+    def _plan_change(self, specs: dict[str, InstanceSpec], names: list[str], states: Mapping[str, Any]) -> _Change:
+        replaced = {n: self._live[n] for n in names if n in self._live}
+        # A rebuilt instance without a given state carries its own over (a snapshot hook may refuse: nothing moved).
+        carried = {n: self._snapshot(ctx) for n, ctx in replaced.items() if n not in states}
+        return _Change(specs, names, {**carried, **states}, replaced)
+
+    def _apply(self, plan: _Change, name: str) -> None:
+        old = plan.replaced.get(name)
+        if old is None:
+            self._slots += 1
+            slot, order = self._slots, []
+        else:
+            self._detach(old)
+            slot, order = old._slot, _effect_order(old)
+        self._install(plan.specs[name], plan.states.get(name, _NO_STATE), slot, order)
+
+    def _failure(self, plan: _Change, applied: list[str], exc: BaseException) -> BaseException:
+        if not isinstance(exc, Exception):
+            return exc  # an interrupt stays what it is; the change is still undone
+        name = applied[-1]
+        meta = meta_of(plan.specs[name].factory)
+        failure = ActivationError(
+            f"activating {name!r} as {meta.name} {meta.version} failed: {exc!r}; "
+            f"rolled back: {', '.join(reversed(applied))}"
+        )
+        failure.__cause__ = exc
+        return failure
+
+    def _undo(self, plan: _Change, applied: list[str], error: BaseException) -> BaseException:
+        """Take back every applied step, newest first. A failing step does not stop the others."""
+        problems: list[BaseException] = []
+        for name in reversed(applied):
+            new = self._live.get(name)
+            if new is not None:
+                problems += self._teardown(new)
+            old = plan.replaced.get(name)
+            if old is not None:
+                self._connect(old)
+        return _note(error, problems)
+
+    def _retire(self, plan: _Change) -> BaseException | None:
+        """Stop the instances the committed change replaced, consumers first. The change stands either way."""
+        failed: list[BaseException] = []
+        for name in reversed(plan.names):
+            if name in plan.replaced:
+                error = collected(self._shutdown(plan.replaced[name]), f"teardowns of {name!r}")
+                if error is not None:
+                    failed.append(error)
+        cause = collected(failed, "replaced instances' teardowns")
+        if cause is None or not isinstance(cause, Exception):
+            return cause  # nothing, or an interrupt
+        error = ActivationError(
+            f"the change to {', '.join(map(repr, plan.names))} is in place, "
+            f"but stopping the instances it replaced failed: {cause!r}"
+        )
+        error.__cause__ = cause
+        return error
 
     def _install(self, spec: InstanceSpec, state: Any, slot: int, effect_order: Sequence[int] = ()) -> Context:
         ctx = Context(self, spec, slot)
@@ -359,47 +417,55 @@ class Kernel:
                 self._restore(ctx, state)
             for attr in meta.effects:  # after restore: a first run must already see the restored state
                 ctx._effects.append(rt.effect(getattr(obj, attr), name=f"{name}.{attr}"))
-            # A reinstalled instance takes its predecessor's place in the flush order, as on the bus.
-            for new_effect, place in zip(ctx._effects, effect_order):
-                new_effect._id = place
-            for i, (pattern, attr) in enumerate(meta.subscriptions):
-                self.bus.subscribe(name, pattern, getattr(obj, attr), (slot, i))
-            ops = {op: getattr(obj, op) for op in meta.operations}
-            self.bus.add_routes(name, meta.name, ctx.properties.get("target"), ops)
-            for contract in meta.provides:
-                sig = self._contract(contract)
-                sig.set(tuple(sorted((*sig.peek(), ctx), key=lambda c: c.name)))
-        except Exception as exc:
-            _note(exc, self._teardown(ctx))
-            raise
-        self._live[name] = ctx
-        self._log(f"activated {name} ({meta.name} {meta.version})")
+            _take_flush_places(ctx._effects, effect_order)
+            self._connect(ctx)
+            self._log(f"activated {name} ({meta.name} {meta.version})")
+        except BaseException as exc:
+            raise _note(exc, self._teardown(ctx))
         return ctx
 
-    def _teardown(self, ctx: Context) -> list[Exception]:
-        """Unprovide, unroute, unsubscribe, dispose effects, deactivate. Returns errors, never stops early."""
+    def _connect(self, ctx: Context) -> None:
+        """Make an activated instance reachable: live, subscribed, routed and providing. Runs no user code."""
+        obj, meta, name = ctx._obj, ctx.meta, ctx.name
+        for i, (pattern, attr) in enumerate(meta.subscriptions):
+            self.bus.subscribe(name, pattern, getattr(obj, attr), (ctx._slot, i))
+        ops = {op: getattr(obj, op) for op in meta.operations}
+        self.bus.add_routes(name, meta.name, ctx.properties.get("target"), ops)
+        for contract in meta.provides:
+            sig = self._contract(contract)
+            sig.set(tuple(sorted((*sig.peek(), ctx), key=lambda c: c.name)))
+        self._live[name] = ctx
+
+    def _detach(self, ctx: Context) -> None:
+        """The inverse of _connect: unreachable, but still running. Runs no user code."""
         if self._live.get(ctx.name) is ctx:
             del self._live[ctx.name]
         for contract in ctx.meta.provides:
             sig = self._contract(contract)
             sig.set(tuple(c for c in sig.peek() if c is not ctx))
         self.bus.remove(ctx.name)
-        errors: list[Exception] = []
+
+    def _shutdown(self, ctx: Context) -> list[BaseException]:
+        """Dispose effects, deactivate, dispose computeds. Returns errors, never stops early."""
+        errors: list[BaseException] = []
         hooks: list[Callable[[], object]] = [e.dispose for e in reversed(ctx._effects)]
         if ctx._activated and callable(getattr(ctx._obj, "deactivate", None)):
             hooks.append(ctx._obj.deactivate)
+        hooks += [node.dispose for node in (*ctx._computeds.values(), *ctx._deps.values())]
+        hooks.append(partial(self._log, f"deactivated {ctx.name}"))
         for hook in hooks:
             try:
                 hook()
-            except Exception as exc:
+            except BaseException as exc:  # an interrupt too: it is raised once the instance is down
                 errors.append(exc)
-        for node in (*ctx._computeds.values(), *ctx._deps.values()):
-            node.dispose()
-        self._log(f"deactivated {ctx.name}")
         return errors
 
+    def _teardown(self, ctx: Context) -> list[BaseException]:
+        self._detach(ctx)
+        return self._shutdown(ctx)
+
     def _teardown_all(self, names: list[str]) -> None:
-        errors: list[Exception] = []
+        errors: list[BaseException] = []
         with self.rt.batch():
             for name in reversed(self._plan({n: self._live[n]._spec for n in self._live})):
                 if name in names:
@@ -485,6 +551,18 @@ def _effect_order(ctx: Context) -> list[int]:
     return [e._id for e in ctx._effects]
 
 
-def _note(exc: BaseException, errors: list[Exception]) -> None:
+def _take_flush_places(effects: Sequence[Effect], places: Sequence[int]) -> None:
+    # A rebuilt instance takes its predecessor's place in the flush order, as on the bus.
+    for new_effect, place in zip(effects, places):
+        new_effect._id = place
+
+
+def _note(exc: BaseException, errors: Sequence[BaseException], when: str = "while rolling back") -> BaseException:
+    """Note on `exc` what else went wrong; an interrupt among it is what gets raised instead."""
     for e in errors:
-        exc.add_note(f"while rolling back: {e!r}")
+        exc.add_note(f"{when}: {e!r}")
+    interrupt = next((e for e in errors if not isinstance(e, Exception)), None)
+    if interrupt is not None and isinstance(exc, Exception):
+        interrupt.add_note(f"raised {when} after: {exc!r}")
+        return interrupt
+    return exc

@@ -2,7 +2,9 @@
 
 `accounts` moves money and publishes `account.transfer` (or `account.transfer_failed`);
 `notifications` subscribes to `account.transfer` exactly; `audit-trail` subscribes to
-`account.*` and stamps each entry with the fake clock. `accounts` runs under the `audit`
+`account.*` and stamps each entry with the fake clock (the bus hands a transfer to
+`notifications` before `audit-trail`: exact subscribers first, although `audit-trail`
+subscribed first). `accounts` runs under the `audit`
 policy (every publish logged) and a `publish_allow` list; a `reports` component allowed
 only `report.*` tries to publish a transfer and is denied.
 """
@@ -59,6 +61,7 @@ class Notifications(Component):
 
     @subscribe("account.transfer")
     def on_transfer(self, topic: str, data: Any) -> None:
+        _delivered(self, topic)
         self.sent.append(f"{data['to']}: You received ${data['amount']:.2f} from {data['from']}")
 
 
@@ -69,7 +72,15 @@ class AuditTrail(Component):
 
     @subscribe("account.*")
     def record(self, topic: str, data: Any) -> None:
+        _delivered(self, topic)
         self.entries.append({"at": self.ctx.now(), "event": topic, **data})
+
+
+def _delivered(receiver: Component, topic: str) -> None:
+    """Note who got a topic, in delivery order, on the list the script passed as `deliveries` (if any)."""
+    deliveries = receiver.ctx.properties.get("deliveries")
+    if deliveries is not None:
+        deliveries.append(f"{receiver.ctx.name}:{topic}")
 
 
 @component("reports", version="1.0")
@@ -87,9 +98,10 @@ class Reports(Component):
 async def audit_trail(s: Script) -> None:
     s.step("boot accounts, notifications, audit-trail, reports; policies on accounts and reports")
     lines: list[str] = []
+    deliveries: list[str] = []
     kernel = s.kernel(logger=lines.append)
     for factory in (Accounts, Notifications, AuditTrail, Reports):
-        kernel.instantiate(factory)
+        kernel.instantiate(factory, properties={"deliveries": deliveries})
     kernel.boot()
     kernel.set_policy("accounts", audit=True, publish_allow=["account.*"])
     kernel.set_policy("reports", audit=True, publish_allow=["report.*"])
@@ -124,7 +136,14 @@ async def audit_trail(s: Script) -> None:
     )
     publish_line = json.dumps({"action": "publish", "caller": "accounts", "event": "account.transfer"})
     s.expect("the audit policy logged each publish", policy_lines(), [publish_line, publish_line])
-    s.expect("the policy log matches the kernel's audit log", policy_lines(), [json.dumps(e) for e in kernel.audit_log])
+    publish_entry = {"action": "publish", "caller": "accounts", "event": "account.transfer"}
+    s.expect("the kernel's audit log holds the same two publishes", kernel.audit_log, [publish_entry, publish_entry])
+    # audit-trail activates (and so subscribes) before notifications: names tie-break the order.
+    s.expect(
+        "the bus delivers to the exact subscriber before the wildcard one",
+        deliveries,
+        ["notifications:account.transfer", "audit-trail:account.transfer"] * 2,
+    )
 
     s.step("failed transfers are audited too")
     await s.advance(60)
