@@ -761,7 +761,7 @@ class Computed(Generic[T]):
         self._state = DIRTY
         self._subs: dict[Computed[Any] | Effect, None] = {}
         self._sources: list[Signal[Any] | Computed[Any]] = []
-        self._versions: list[int] = []
+        self._versions: list[Any] = []  # the version it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
         self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
         self._equals = equals
