@@ -654,3 +654,23 @@ def test_cycle_error_is_still_reported_for_a_real_cycle(rt: Runtime) -> None:
     holder.append(c)
     with pytest.raises(CycleError):
         c.get()
+
+
+def test_rule7_an_interrupted_effect_disposed_before_the_next_flush_never_runs_again(rt: Runtime) -> None:
+    s = rt.signal(0)
+    log: list[int] = []
+    interrupt = [False]
+
+    def body() -> None:
+        log.append(s.get())
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+
+    e = rt.effect(body)
+    interrupt[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        s.set(1)  # e is left pending, due to run again
+    e.dispose()
+    s.set(2)
+    assert log == [0, 1]
