@@ -361,7 +361,7 @@ class Kernel:
                 ctx._effects.append(rt.effect(getattr(obj, attr), name=f"{name}.{attr}"))
             # A reinstalled instance takes its predecessor's place in the flush order, as on the bus.
             for new_effect, place in zip(ctx._effects, effect_order):
-                new_effect._id = place
+                rt.set_flush_order(new_effect, place)
             for i, (pattern, attr) in enumerate(meta.subscriptions):
                 self.bus.subscribe(name, pattern, getattr(obj, attr), (slot, i))
             ops = {op: getattr(obj, op) for op in meta.operations}

@@ -425,7 +425,8 @@ class Runtime:
                 continue
             if error is not None or isinstance(seen, BaseException):
                 return True
-            if not src._same(seen, now):
+            equals = src._equals  # _same, inlined: this runs for every dependency of every queued effect
+            if not (seen == now if equals is None else equals(seen, now)):
                 return True
         return False
 
@@ -458,7 +459,7 @@ class Runtime:
 
     def _run_effect(self, e: Effect) -> None:
         e._state = CLEAN
-        errors: list[Exception] = []
+        errors: list[Exception] = []  # a cleanup's, then the run's: both propagate
         if e._cleanups:
             try:
                 self._run_cleanups(e, errors)
@@ -490,7 +491,8 @@ class Runtime:
                     errors.append(exc)
             else:
                 e._cleanups.append(result)
-        _raise(errors, f"{_describe('effect', e.name)}: its cleanup and its run failed")
+        if errors:
+            _raise(errors, f"{_describe('effect', e.name)}: its cleanup and its run failed")
 
     def _flush(self) -> None:
         errors: list[Exception] = []
@@ -538,7 +540,8 @@ class Runtime:
                     raise
         finally:
             self._batch_depth -= 1
-        _raise(errors, f"{len(errors)} effects failed in one flush")
+        if errors:
+            _raise(errors, f"{len(errors)} effects failed in one flush")
 
 
 _effect_order = attrgetter("_id")
@@ -659,7 +662,7 @@ class _Untracked:
         self._rt._observer = self._prev
 
 
-def _same(node: Signal[Any] | Computed[Any], old: Any, new: Any) -> bool:
+def _same(node: Computed[Any], old: Any, new: Any) -> bool:
     equals = node._equals
     return old is new or (old == new if equals is None else equals(old, new))
 
@@ -669,8 +672,7 @@ class Signal(Generic[T]):
 
     __slots__ = ("_rt", "_value", "_version", "_subs", "_equals", "_token", "name")
     _state = CLEAN
-    _error = None
-    _same = _same
+    _error = None  # what an effect's seen value compares against, as for a computed
 
     def __init__(self, rt: Runtime, value: T, equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         self._rt = rt
