@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from glitchless.kernel.reactive import (
     Cleanup,
-    Effect,
     ReactiveError,
     Runtime,
     Scheduler,
