@@ -17,7 +17,6 @@ so computeds nobody observes any more cost writes nothing and can be freed.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Callable
@@ -245,6 +244,8 @@ class Runtime:
         tid = threading.get_ident()
         scheduler = self.scheduler
         if scheduler is not None:
+            import asyncio  # only a runtime with a scheduler needs it
+
             try:
                 running: object = asyncio.get_running_loop()
             except RuntimeError:
