@@ -674,3 +674,215 @@ def test_rule7_an_interrupted_effect_disposed_before_the_next_flush_never_runs_a
     e.dispose()
     s.set(2)
     assert log == [0, 1]
+
+
+# -- edges of the above -----------------------------------------------------------------
+
+
+def test_rule6_an_interrupt_in_a_new_effects_first_run_disposes_it_running_its_cleanups(rt: Runtime) -> None:
+    s = rt.signal(0)
+    log: list[str] = []
+
+    def body() -> None:
+        s.get()
+        rt.on_cleanup(lambda: log.append("cleanup"))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rt.effect(body)
+    assert log == ["cleanup"]
+    s.set(1)
+    assert log == ["cleanup"]
+
+
+def test_rule6_a_cleanup_failing_while_an_interrupt_disposes_a_new_effect_is_noted(rt: Runtime) -> None:
+    def body() -> None:
+        rt.on_cleanup(lambda: (_ for _ in ()).throw(ValueError("cleanup broke")))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        rt.effect(body)
+    assert info.value.__notes__ == ["while disposing the new effect: ValueError('cleanup broke')"]
+
+
+def test_rule6_a_new_effect_whose_run_and_cleanup_both_fail_raises_both(rt: Runtime) -> None:
+    def body() -> None:
+        rt.on_cleanup(lambda: (_ for _ in ()).throw(ValueError("cleanup broke")))
+        raise KeyError("run broke")
+
+    with pytest.raises(ExceptionGroup) as info:
+        rt.effect(body)
+    assert [type(e) for e in info.value.exceptions] == [KeyError, ValueError]
+
+
+def test_rule4_a_cleanup_and_the_run_after_it_both_failing_raise_both(rt: Runtime) -> None:
+    s = rt.signal(0)
+
+    def body() -> Any:
+        if s.get() == 1:
+            raise KeyError("run broke")
+        return lambda: (_ for _ in ()).throw(ValueError("cleanup broke"))
+
+    rt.effect(body)
+    with pytest.raises(ExceptionGroup) as info:
+        s.set(1)
+    assert [type(e) for e in info.value.exceptions] == [ValueError, KeyError]
+
+
+def test_rule6_an_interrupt_in_a_cleanup_keeps_the_rest_and_the_run_for_the_next_flush(rt: Runtime) -> None:
+    s = rt.signal(0)
+    log: list[str] = []
+    interrupt = [False]
+
+    def first_cleanup() -> None:
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+        log.append("first")
+
+    def body() -> None:
+        log.append(f"run {s.get()}")
+        rt.on_cleanup(first_cleanup)
+        rt.on_cleanup(lambda: log.append("second"))
+
+    rt.effect(body)
+    interrupt[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        s.set(1)
+    assert log == ["run 0"]
+    s.set(1)
+    assert log == ["run 0", "second", "run 1"]
+
+
+def test_on_cleanup_needs_a_callable(rt: Runtime) -> None:
+    with pytest.raises(TypeError, match="^on_cleanup needs a callable, got int$"):
+        rt.on_cleanup(3)  # type: ignore[arg-type]
+
+
+def test_rule6_an_interrupt_in_a_computeds_equals_leaves_it_dirty(rt: Runtime) -> None:
+    s = rt.signal(0)
+    interrupt = [False]
+
+    def equals(a: int, b: int) -> bool:
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+        return a == b
+
+    c = rt.computed(lambda: s.get() + 1, equals=equals)
+    assert c.get() == 1
+    interrupt[0] = True
+    s.set(1)
+    with pytest.raises(KeyboardInterrupt):
+        c.get()
+    assert c.get() == 2
+
+
+def test_rule4_an_effect_reruns_when_its_computed_fails_anew_or_recovers(rt: Runtime) -> None:
+    s = rt.signal(0)
+
+    def fn() -> int:
+        if s.get() > 0:
+            raise ValueError(f"bad {s.get()}")
+        return 0
+
+    c = rt.computed(fn)
+    seen: list[str] = []
+
+    def reader() -> None:
+        try:
+            seen.append(str(c.get()))
+        except ValueError as exc:
+            seen.append(str(exc))
+
+    rt.effect(reader)
+    s.set(1)
+    s.set(2)  # a new error is a new value
+    s.set(0)  # and a value after an error too
+    assert seen == ["0", "bad 1", "bad 2", "0"]
+
+
+def test_rule6_an_equals_failing_when_the_flush_compares_is_that_effects_error(rt: Runtime) -> None:
+    broken = [False]
+
+    def equals(a: int, b: int) -> bool:
+        if broken[0] and a != b:
+            raise ValueError("compare broke")
+        return a == b
+
+    s = rt.signal(0, equals=equals)
+    seen: list[int] = []
+    rt.effect(lambda: seen.append(s.get()))
+    with pytest.raises(ValueError, match="compare broke"):
+        with rt.batch():
+            s.set(1)
+            broken[0] = True  # the write compared fine; the flush's compare (0 seen, 1 now) fails
+    assert seen == [0]
+
+
+def test_rule9_a_foreign_read_inside_an_owners_run_subscribes_nothing(rt: Runtime) -> None:
+    s = rt.signal(0)
+    other = rt.signal(0)
+    runs: list[int] = []
+
+    def fn() -> int:
+        t = threading.Thread(target=other.get)  # read while this fn is the owner's observer
+        t.start()
+        t.join()
+        runs.append(s.get())
+        return s.get()
+
+    c = rt.computed(fn)
+    rt.effect(c.get)
+    other.set(1)
+    assert runs == [0]  # c did not come to depend on what the foreign thread read
+
+
+def test_rule9_a_foreign_peek_of_a_stale_computed_evaluates_it_there_uncached(rt: Runtime) -> None:
+    s = rt.signal(2)
+    c = rt.computed(lambda: s.get() * 3)
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(c.peek()))
+    t.start()
+    t.join()
+    assert got == [6]
+    assert rt.computed(lambda: 0) is not None
+
+
+def test_rule2_a_chain_stops_observing_when_its_last_effect_goes(rt: Runtime) -> None:
+    s = rt.signal(0)
+    c1 = rt.computed(lambda: s.get() + 1)
+    c2 = rt.computed(lambda: c1.get() + 1)
+    e = rt.effect(c2.get)
+    assert len(s._subs) == 1
+    e.dispose()
+    assert len(s._subs) == 0 and len(c1._subs) == 0
+    s.set(5)
+    assert c2.get() == 7
+    e2 = rt.effect(c2.get)  # observed again: the whole chain subscribes again
+    assert len(s._subs) == 1
+    e2.dispose()
+
+
+def test_scope_run_add_and_a_second_dispose(rt: Runtime) -> None:
+    log: list[str] = []
+    scope = rt.scope()
+    e = scope.run(lambda: rt.effect(lambda: None))
+    scope.dispose()
+    assert e.disposed
+    scope.add(lambda: log.append("late"))  # added after dispose: runs at once
+    scope.dispose()
+    assert log == ["late"]
+
+
+def test_scope_dispose_propagates_cleanup_errors_and_the_flush_after_it(rt: Runtime) -> None:
+    s = rt.signal(0)
+    scope = rt.scope(name="page")
+    with scope:
+        c = rt.computed(s.get)
+        rt.on_cleanup(lambda: (_ for _ in ()).throw(ValueError("scope cleanup broke")))
+    rt.effect(c.get)  # outside the scope: it reads the disposed computed at the flush
+    with pytest.raises(ExceptionGroup) as info:
+        scope.dispose()
+    assert info.value.message == "scope 'page': disposing failed"
+    assert [type(e) for e in info.value.exceptions] == [ValueError, DisposedError]

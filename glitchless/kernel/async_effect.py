@@ -240,11 +240,9 @@ class AsyncEffect:
         run = self._run
         if run is None or run.task is not task:
             return  # it finished in its body
-        # Cancelled, or interrupted by a BaseException. A run cancelled by anyone but
-        # a supersede (e.g. the loop shutting down) owes no re-run.
-        if not task.cancelled():
-            self._report(cast(BaseException, task.exception()), task)
-        elif not self._cancel_on_supersede:
+        # Cancelled (or interrupted by a BaseException, which asyncio re-raises itself).
+        # A run cancelled by anyone but a supersede (e.g. the loop shutting down) owes no re-run.
+        if not self._cancel_on_supersede:
             run.superseded = False
         self._finish(run, None)
 

@@ -289,11 +289,7 @@ class Runtime:
         while stack:
             node = stack[-1]
             state = node._state
-            if state == CHECK:
-                if node._checked == epoch:  # unobserved, and nothing was written since its last check
-                    stack.pop()
-                    positions.pop()
-                    continue
+            if state == CHECK:  # (never one current by epoch: the scan below skips those, and so does _validate)
                 sources = node._sources
                 versions = node._versions
                 i = positions[-1]
