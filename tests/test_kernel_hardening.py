@@ -886,3 +886,62 @@ def test_scope_dispose_propagates_cleanup_errors_and_the_flush_after_it(rt: Runt
         scope.dispose()
     assert info.value.message == "scope 'page': disposing failed"
     assert [type(e) for e in info.value.exceptions] == [ValueError, DisposedError]
+
+
+def test_rule4_an_effect_disposing_itself_whose_returned_cleanup_fails_raises_it(rt: Runtime) -> None:
+    def body() -> Any:
+        me = rt.current_effect()
+        assert me is not None
+        me.dispose()
+        return lambda: (_ for _ in ()).throw(ValueError("late cleanup broke"))
+
+    with pytest.raises(ValueError, match="late cleanup broke"):
+        rt.effect(body)
+
+
+def test_async_a_sync_effect_failing_on_a_first_steps_write_is_reported() -> None:
+    async def main() -> list[str]:
+        rt = runtime()
+        errors = collect_errors()
+        s = rt.signal(0)
+
+        def reader() -> None:
+            if s.get():
+                raise ValueError("reader saw the write")
+
+        rt.effect(reader)
+
+        async def body() -> None:
+            s.set(1)
+
+        rt.effect(body, name="writer")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return [f"{e['message']}: {e['exception']}" for e in errors]
+
+    assert simulate(main) == ["async effect 'writer' failed: reader saw the write"]
+
+
+def test_async_closing_a_runs_coroutine_closes_the_body() -> None:
+    async def main() -> list[str]:
+        rt = runtime()
+        log: list[str] = []
+        never = asyncio.get_running_loop().create_future()
+
+        async def body() -> None:
+            log.append("started")
+            try:
+                await never
+            finally:
+                log.append("closed")
+
+        e = rt.effect(body)
+        while not log:
+            await asyncio.sleep(0)
+        task = [t for t in asyncio.all_tasks() if t.get_name() == "async effect run 1"][0]
+        task.get_coro().close()
+        e.dispose()
+        never.cancel()
+        return log
+
+    assert simulate(main) == ["started", "closed"]

@@ -162,8 +162,7 @@ class AsyncEffect:
             self._supersede(self._run)
 
     def _supersede(self, run: _Run) -> None:
-        if run.superseded:
-            return
+        # At most once per run: the watcher's own run read nothing, so nothing notifies it again.
         run.superseded = run.stale = True
         if self._cancel_on_supersede and run.task is not None:
             run.task.cancel()
@@ -225,8 +224,6 @@ class AsyncEffect:
                     return cast(T, stop.value)
 
     def _finish(self, run: _Run, result: Cleanup | None) -> None:
-        if self._run is not run:
-            return
         self._run = None
         if callable(result):
             if self._disposed:
