@@ -10,8 +10,11 @@ The rules, on top of the contract's rules for effects:
   are its dependencies, collected and re-collected per run as for a sync
   effect. Reads after that see current values but subscribe to nothing: read
   what the effect depends on before awaiting anything.
-* **Supersede.** A dependency change while no run is in flight starts a new
-  run. A change while a run is in flight supersedes it: the run's
+* **Writes in a first step** wait, as a sync effect's writes do, and are
+  flushed when the step ends (a failure there is reported, see below).
+* **Supersede.** A dependency change (by value, as for a sync effect) while
+  no run is in flight starts a new run; a run is in flight until its body
+  returns. A change while a run is in flight supersedes it: the run's
   `is_stale()` turns True at once, and exactly one re-run starts after it
   ends, however many changes arrive meanwhile; the re-run reads the newest
   values. With `cancel_on_supersede=True` the in-flight body is also
