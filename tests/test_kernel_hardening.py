@@ -278,22 +278,24 @@ def test_rule9_a_write_from_the_creating_thread_while_the_loop_runs_elsewhere_is
     rt = Runtime(scheduler=loop)
     s = rt.signal(0)
     seen: list[tuple[int, int]] = []
-    rt.effect(lambda: seen.append((s.get(), threading.get_ident())))
-    started, written = threading.Event(), threading.Event()
+    written = loop.create_future()
 
-    async def serve_until_written() -> None:
-        started.set()
-        while s.peek() != 1:
-            await asyncio.sleep(0.001)
-        written.set()
+    def body() -> None:
+        v = s.get()
+        seen.append((v, threading.get_ident()))
+        if v == 1:
+            written.set_result(None)
 
-    t = threading.Thread(target=lambda: loop.run_until_complete(serve_until_written()))
+    rt.effect(body)
+    started = threading.Event()
+    loop.call_soon(started.set)
+    t = threading.Thread(target=lambda: loop.run_until_complete(written))
     t.start()
-    assert started.wait(10)
-    s.set(1)  # the loop runs in t: t owns the runtime now
-    t.join(timeout=10)
+    assert started.wait(10)  # a safety bound only: the loop is running in t from here on
+    s.set(1)  # t owns the runtime now: the write is handed to it
+    t.join(10)
     loop.close()
-    assert written.is_set()
+    assert written.done()
     assert seen[-1] == (1, t.ident)
 
 
