@@ -417,13 +417,12 @@ class Runtime:
                     return True
                 self._evaluate(src)  # type: ignore[arg-type]
             error = src._error
-            now = src._value if error is None else error
-            if now is seen:
-                continue
-            if error is not None or isinstance(seen, BaseException):
+            if error is not None:
+                if error is not seen:  # a new error, or an error instead of a value
+                    return True
+            elif isinstance(seen, BaseException) and seen is not src._value:  # a value after an error
                 return True
-            equals = src._equals  # _same, inlined: this runs for every dependency of every queued effect
-            if not (seen == now if equals is None else equals(seen, now)):
+            elif not src._same(seen, src._value):  # the node's one equality, as for its own cut-off
                 return True
         return False
 
@@ -659,7 +658,7 @@ class _Untracked:
         self._rt._observer = self._prev
 
 
-def _same(node: Computed[Any], old: Any, new: Any) -> bool:
+def _same(node: Signal[Any] | Computed[Any], old: Any, new: Any) -> bool:
     equals = node._equals
     return old is new or (old == new if equals is None else equals(old, new))
 
@@ -670,6 +669,7 @@ class Signal(Generic[T]):
     __slots__ = ("_rt", "_value", "_version", "_subs", "_equals", "_token", "name")
     _state = CLEAN
     _error = None  # what an effect's seen value compares against, as for a computed
+    _same = _same
 
     def __init__(self, rt: Runtime, value: T, equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         self._rt = rt
