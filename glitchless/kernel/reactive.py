@@ -283,9 +283,8 @@ class Runtime:
 
     def _refresh(self, target: Computed[Any]) -> None:
         """Bring a computed up to date, recomputing only what changed."""
-        epoch = self._epoch
         stack: list[Computed[Any]] = [target]
-        positions = [0]
+        positions, epoch = [0], self._epoch
         while stack:
             node = stack[-1]
             state = node._state
