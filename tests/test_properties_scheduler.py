@@ -86,15 +86,14 @@ def test_a_loop_that_ignores_its_chooser_for_an_unseeded_random_is_caught(monkey
 
 
 def test_an_async_effect_that_reruns_twice_on_supersede_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    on_done = AsyncEffect._on_done
+    finish = AsyncEffect._finish  # where a run ends and its owed re-run starts
 
-    def twice(self: AsyncEffect, task: Any) -> None:
-        run = self._run
-        on_done(self, task)
-        if run is not None and run.task is task and run.superseded and not self._disposed:
+    def twice(self: AsyncEffect, run: Any, result: Any) -> None:
+        finish(self, run, result)
+        if run.superseded and not self._disposed:
             self._start()  # planted: a second re-run
 
-    monkeypatch.setattr(AsyncEffect, "_on_done", twice)
+    monkeypatch.setattr(AsyncEffect, "_finish", twice)
     report = run_machine(GLITCHLESS, examples=100, seed=0, steps=30)
     labels = [f.label for f in report.failures]
     assert labels and labels[0] in {"scheduler_determinism/spurious-run", "scheduler_determinism/overlapping-run",

@@ -367,9 +367,11 @@ def test_runaway_effects_raise_and_the_runtime_keeps_working(rt: Runtime) -> Non
     a = rt.effect(lambda: pong.set(ping.get() + 1), name="ping->pong")
     with pytest.raises(RunawayEffectError, match="ping->pong|pong->ping"):
         rt.effect(lambda: ping.set(pong.get() + 1), name="pong->ping")
-    a.dispose()
-    pong.set(100)  # the surviving effect settles once its partner is gone
-    assert ping.peek() == 101
+    # The new effect was disposed as its creation failed (no handle, so nothing live): the
+    # surviving one settles.
+    ping.set(100)
+    assert pong.peek() == 101
+    assert not a.disposed
     other = rt.signal(1)
     seen: list[int] = []
     rt.effect(lambda: seen.append(other.get()))
@@ -645,7 +647,7 @@ def _chain(rt: Runtime, head: Signal[int], length: int) -> Computed[int]:
 
 
 def test_update_through_10000_chain_under_default_recursion_limit(rt: Runtime) -> None:
-    assert sys.getrecursionlimit() <= 1000 or True  # the limit is whatever the default is
+    assert sys.getrecursionlimit() <= 1000  # CPython's default: nothing in the suite raised it
     head = rt.signal(0)
     tail = _chain(rt, head, 10_000)
     seen: list[int] = []

@@ -44,6 +44,7 @@ from glitchless.kernel.reactive import (
     Runtime,
     RunawayEffectError,
     Scheduler,
+    Scope,
     Signal,
     WriteInComputedError,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "RunawayEffectError",
     "Runtime",
     "Scheduler",
+    "Scope",
     "ScopedCredentials",
     "ScopedLogger",
     "ScopedStorage",

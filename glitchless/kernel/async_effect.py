@@ -10,8 +10,11 @@ The rules, on top of the contract's rules for effects:
   are its dependencies, collected and re-collected per run as for a sync
   effect. Reads after that see current values but subscribe to nothing: read
   what the effect depends on before awaiting anything.
-* **Supersede.** A dependency change while no run is in flight starts a new
-  run. A change while a run is in flight supersedes it: the run's
+* **Writes in a first step** wait, as a sync effect's writes do, and are
+  flushed when the step ends (a failure there is reported, see below).
+* **Supersede.** A dependency change (by value, as for a sync effect) while
+  no run is in flight starts a new run; a run is in flight until its body
+  returns. A change while a run is in flight supersedes it: the run's
   `is_stale()` turns True at once, and exactly one re-run starts after it
   ends, however many changes arrive meanwhile; the re-run reads the newest
   values. With `cancel_on_supersede=True` the in-flight body is also
@@ -25,10 +28,13 @@ The rules, on top of the contract's rules for effects:
   cleanup runs exactly once.
 
 How: a sync kernel Effect (the watcher) stands in for the async effect in
-the graph. A run's first step executes with a private recorder as the
-runtime's observer; right after it, the watcher is re-run to adopt exactly
-those reads at the versions the body saw, so a change that slipped in
-between is caught by the kernel's own post-run check and supersedes the run.
+the graph. A run's first step executes as a tracked run of the watcher
+(`Runtime.track`), so its reads become the watcher's dependencies with the
+values the step saw; a change after that, including one the step made
+itself, queues the watcher, whose fn starts or supersedes a run. The
+watcher's own fn reads nothing: until the next first step it needs no
+notifications, as that step reads the newest values. A run ends when its
+body returns, not one loop tick later when its task's callbacks run.
 """
 
 from __future__ import annotations
@@ -37,20 +43,14 @@ import contextvars
 import inspect
 import types
 from collections.abc import Callable, Coroutine, Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from glitchless.kernel.reactive import (
-    CLEAN,
-    DIRTY,
     Cleanup,
-    Computed,
-    Effect,
     ReactiveError,
     Runtime,
     Scheduler,
-    Signal,
-    _describe,
-    _link,
 )
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class _Run:
         self.number = number
         self.stale = False  # this run's result is no longer wanted
         self.superseded = False  # a re-run is owed once this run ends
-        self.task: asyncio.Task[Cleanup | None] | None = None
+        self.task: asyncio.Task[None] | None = None
 
 
 _current_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("glitchless_async_effect_run", default=None)
@@ -98,10 +98,7 @@ def is_stale() -> bool:
 class AsyncEffect:
     """An effect whose body is a coroutine function, run as tasks on the runtime's scheduler."""
 
-    __slots__ = (
-        "_rt", "_fn", "_scheduler", "_cancel_on_supersede", "_watch", "_recorder", "_run", "_runs",
-        "_cleanup", "_replay", "_disposed", "name",
-    )
+    __slots__ = ("_rt", "_fn", "_scheduler", "_cancel_on_supersede", "_watch", "_run", "_runs", "_cleanup", "_disposed", "name")
 
     def __init__(self, rt: Runtime, fn: AsyncEffectFn, *, name: str | None = None, cancel_on_supersede: bool = False) -> None:
         if not inspect.iscoroutinefunction(fn):
@@ -109,22 +106,21 @@ class AsyncEffect:
         scheduler = rt.scheduler
         if scheduler is None or not callable(getattr(scheduler, "create_task", None)):
             raise ReactiveError(
-                f"{_describe('async effect', name)} needs a scheduler that can create tasks: "
-                "build the runtime as Runtime(scheduler=loop)"
+                f"{_describe(name)} needs a scheduler that can create tasks: build the runtime as Runtime(scheduler=loop)"
             )
         self._rt = rt
         self._fn = fn
         self._scheduler = cast(AsyncScheduler, scheduler)
         self._cancel_on_supersede = cancel_on_supersede
-        self._recorder = Effect(rt, _never_run, name)  # collects a first step's reads; never run
-        self._recorder._state = DIRTY  # so writes during a first step never queue it
         self._run: _Run | None = None
         self._runs = 0
         self._cleanup: Cleanup | None = None
-        self._replay: tuple[list[Signal[Any] | Computed[Any]], list[int]] | None = None
         self._disposed = False
         self.name = name
         self._watch = rt.effect(self._on_notify, name=name)  # its first run starts run 1
+        scope = rt.current_scope()
+        if scope is not None:
+            scope.add(self.dispose)
 
     # -- public surface ---------------------------------------------------
 
@@ -163,32 +159,13 @@ class AsyncEffect:
     # -- the watcher: the async effect's stand-in in the graph --------------
 
     def _on_notify(self) -> None:
-        replay = self._replay
-        if replay is not None:
-            # Right after a first step: subscribe to what it read, at the versions it saw.
-            self._replay = None
-            sources, versions = replay
-            watch = self._watch
-            # The watcher's last run read nothing (it always ran _start or _supersede before this
-            # first step), so every source is linked afresh.
-            for src, version in zip(sources, versions):
-                i = watch._cursor
-                _link(watch, src)
-                watch._versions[i] = version
-            # A source the first step wrote after reading it changed before we subscribed.
-            if any(s._state != CLEAN or s._version != v for s, v in zip(sources, versions)):
-                watch._state = DIRTY
-                self._rt._pending.append(watch)
-        elif self._run is None:
+        if self._run is None:
             self._start()
         else:
             self._supersede(self._run)
-        # Otherwise the watcher reads nothing: until the next first step it
-        # needs no notifications, as that step will read the newest values.
 
     def _supersede(self, run: _Run) -> None:
-        if run.superseded:
-            return
+        # At most once per run: the watcher's own run read nothing, so nothing notifies it again.
         run.superseded = run.stale = True
         if self._cancel_on_supersede and run.task is not None:
             run.task.cancel()
@@ -207,33 +184,31 @@ class AsyncEffect:
         context.run(_current_run.set, run)
         self._run = run
         task_name = f"{self.name or 'async effect'} run {run.number}"
-        run.task = self._scheduler.create_task(self._body(), name=task_name, context=context)
+        run.task = self._scheduler.create_task(self._body(run), name=task_name, context=context)
         run.task.add_done_callback(self._on_done)
 
-    async def _body(self) -> Cleanup | None:
-        return await self._first_step_tracked(self._fn())
+    async def _body(self, run: _Run) -> None:
+        try:
+            result = await self._first_step_tracked(self._fn())
+        except Exception as exc:
+            self._report(exc, run.task)
+            result = None
+        self._finish(run, result)
 
     @types.coroutine
     def _first_step_tracked(self, coro: Coroutine[Any, Any, T]) -> Generator[Any, Any, T]:
-        """Drive `coro`, recording the reads of its first step, then delegate untracked."""
+        """Drive `coro`, tracking the reads of its first step, then delegate untracked."""
         rt = self._rt
-        recorder = self._recorder
-        recorder._token = rt._new_id()
-        recorder._cursor = 0
-        recorder._sources = []
-        recorder._versions = []
-        prev = rt._observer
-        rt._observer = recorder
         try:
-            yielded = coro.send(None)
+            try:
+                yielded = rt.track(self._watch, partial(coro.send, None))
+            finally:
+                try:
+                    rt.flush()  # the step's writes, and the watcher if the step changed what it read
+                except Exception as exc:
+                    self._report(exc, None)
         except StopIteration as stop:
             return cast(T, stop.value)
-        finally:
-            rt._observer = prev
-            sources, versions = recorder._sources, recorder._versions
-            for src in sources:
-                src._subs.pop(recorder, None)
-            self._adopt(sources, versions)
         while True:
             try:
                 sent = yield yielded
@@ -251,43 +226,32 @@ class AsyncEffect:
                 except StopIteration as stop:
                     return cast(T, stop.value)
 
-    def _adopt(self, sources: list[Signal[Any] | Computed[Any]], versions: list[int]) -> None:
-        if self._disposed:
-            return
-        self._replay = (sources, versions)
-        rt = self._rt
-        rt._run_effect(self._watch)
-        if not rt._batch_depth and rt._pending:
-            rt._flush()
-
-    def _on_done(self, task: asyncio.Task[Cleanup | None]) -> None:
-        run = self._run
-        if run is None or run.task is not task:
-            return
+    def _finish(self, run: _Run, result: Cleanup | None) -> None:
         self._run = None
-        result: Cleanup | None = None
-        if not task.cancelled():
-            exc = task.exception()
-            if exc is not None:
-                self._report(exc, task)
-            else:
-                result = task.result()
         if callable(result):
             if self._disposed:
                 self._rt.untracked(result)
             else:
                 self._cleanup = result
-        # A run cancelled by anyone but a supersede (e.g. the loop shutting
-        # down) owes no re-run.
-        if run.superseded and not self._disposed and not (task.cancelled() and not self._cancel_on_supersede):
+        if run.superseded and not self._disposed:
             self._start()
 
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        run = self._run
+        if run is None or run.task is not task:
+            return  # it finished in its body
+        # Cancelled (or interrupted by a BaseException, which asyncio re-raises itself).
+        # A run cancelled by anyone but a supersede (e.g. the loop shutting down) owes no re-run.
+        if not self._cancel_on_supersede:
+            run.superseded = False
+        self._finish(run, None)
+
     def _report(self, exc: BaseException, task: asyncio.Task[Any] | None) -> None:
-        context: dict[str, Any] = {"message": f"{_describe('async effect', self.name)} failed", "exception": exc}
+        context: dict[str, Any] = {"message": f"{_describe(self.name)} failed", "exception": exc}
         if task is not None:
             context["task"] = task
         self._scheduler.call_exception_handler(context)
 
 
-def _never_run() -> None:
-    raise AssertionError("an async effect's recorder is never run")
+def _describe(name: str | None) -> str:
+    return f"async effect {name!r}" if name else "async effect"

@@ -417,7 +417,7 @@ class Kernel:
                 self._restore(ctx, state)
             for attr in meta.effects:  # after restore: a first run must already see the restored state
                 ctx._effects.append(rt.effect(getattr(obj, attr), name=f"{name}.{attr}"))
-            _take_flush_places(ctx._effects, effect_order)
+            _take_flush_places(rt, ctx._effects, effect_order)
             self._connect(ctx)
             self._log(f"activated {name} ({meta.name} {meta.version})")
         except BaseException as exc:
@@ -548,13 +548,13 @@ def _view(provider: Context, consumer: Context) -> Any:
 
 def _effect_order(ctx: Context) -> list[int]:
     """Where the instance's effects stand in the reactive core's flush order (creation order)."""
-    return [e._id for e in ctx._effects]
+    return [ctx.rt.flush_order(e) for e in ctx._effects]
 
 
-def _take_flush_places(effects: Sequence[Effect], places: Sequence[int]) -> None:
+def _take_flush_places(rt: Runtime, effects: Sequence[Effect], places: Sequence[int]) -> None:
     # A rebuilt instance takes its predecessor's place in the flush order, as on the bus.
     for new_effect, place in zip(effects, places):
-        new_effect._id = place
+        rt.set_flush_order(new_effect, place)
 
 
 def _note(exc: BaseException, errors: Sequence[BaseException], when: str = "while rolling back") -> BaseException:

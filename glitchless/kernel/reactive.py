@@ -4,8 +4,15 @@ Push-pull with versioned nodes. A write pushes cheap marks (DIRTY on direct
 dependents, CHECK further out) and queues effects; nothing is recomputed
 until someone reads. A read pulls: a CHECK node compares the versions it
 recorded for its sources with their current versions, refreshing computed
-sources first, and recomputes only if one differs. Both walks use explicit
-stacks so a 10,000-deep chain never touches Python's recursion limit.
+sources first, and recomputes only if one differs. Effects compare values
+instead: a queued effect re-runs only if a dependency's value differs from
+the one its last run saw. Both walks use explicit stacks so a 10,000-deep
+chain never touches Python's recursion limit.
+
+Only observed computeds (with subscribers) are subscribed to their sources.
+An unobserved one stays in CHECK and re-validates by version when read,
+unless nothing at all was written since its last check (the runtime's epoch),
+so computeds nobody observes any more cost writes nothing and can be freed.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Node states. Signals are always CLEAN; RUNNING marks a computed whose fn is
-# on the call stack, which is how a cycle is recognised.
+# on the call stack, which is how a cycle is recognised. A queued effect is
+# CHECK (compare values first) or DIRTY (must run).
 CLEAN = 0
 CHECK = 1
 DIRTY = 2
@@ -78,10 +86,20 @@ def _describe(kind: str, name: str | None) -> str:
     return f"{kind} {name!r}" if name else kind
 
 
+def _raise(errors: list[Exception], message: str) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ExceptionGroup(message, errors)
+
+
 class Runtime:
     """One independent reactive graph. Two runtimes never share state."""
 
-    __slots__ = ("_observer", "_batch_depth", "_computing", "_pending", "_next_id", "_owner", "scheduler")
+    __slots__ = (
+        "_observer", "_batch_depth", "_computing", "_pending", "_next_id", "_owner", "_creator", "_epoch",
+        "_running", "_scope", "scheduler",
+    )
 
     def __init__(self, *, scheduler: Scheduler | None = None) -> None:
         self._observer: Computed[Any] | Effect | None = None
@@ -89,7 +107,12 @@ class Runtime:
         self._computing = 0  # computed fns on the stack: writes are refused while > 0; bounded by MAX_NESTING
         self._pending: list[Effect] = []
         self._next_id = 0
-        self._owner = threading.get_ident()
+        self._epoch = 0  # counts writes: an unobserved computed checked in this epoch is current
+        self._running: Effect | None = None  # the effect whose body is running
+        self._scope: Scope | None = None
+        self._creator = threading.get_ident()
+        # With a scheduler the owner is whichever thread runs its loop: unknown until one does (see _claim).
+        self._owner: int | None = None if scheduler is not None else self._creator
         self.scheduler = scheduler
 
     # -- public surface -------------------------------------------------
@@ -120,27 +143,43 @@ class Runtime:
         if cancel_on_supersede:
             raise TypeError("cancel_on_supersede applies to async effects only")
         e = Effect(self, cast(EffectFn, fn), name)
+        errors: list[Exception] = []
         try:
-            self._run_effect(e)
-        except Exception as exc:
-            # An effect that cannot complete its first run never becomes live:
-            # the caller has no handle to dispose it with. What it wrote before
-            # failing still reaches its readers.
-            e.dispose()
+            try:
+                self._run_effect(e)
+            except Exception as exc:
+                errors.append(exc)
+            # What it wrote before failing still reaches its readers.
             if not self._batch_depth and self._pending:
                 try:
                     self._flush()
-                except Exception as flush_exc:
-                    raise ExceptionGroup("an effect failed on creation, and the flush after it", [exc, flush_exc])
+                except Exception as exc:
+                    errors.append(exc)
+        except BaseException as exc:
+            _dispose_noting(e, exc)
             raise
-        if not self._batch_depth and self._pending:
-            self._flush()
+        if errors:
+            # No effect stays live without a handle: the caller gets none when this raises.
+            try:
+                e.dispose()
+            except Exception as exc:
+                errors.append(exc)
+            _raise(errors, "an effect failed on creation, and the flush after it")
         return e
 
     def batch(self) -> _Batch:
         return _Batch(self)
 
-    def untracked(self, fn: Callable[[], R]) -> R:
+    def scope(self, *, name: str | None = None) -> Scope:
+        return Scope(self, name)
+
+    @overload
+    def untracked(self) -> _Untracked: ...
+    @overload
+    def untracked(self, fn: Callable[[], R]) -> R: ...
+    def untracked(self, fn: Callable[[], R] | None = None) -> R | _Untracked:
+        if fn is None:
+            return _Untracked(self)
         prev = self._observer
         self._observer = None
         try:
@@ -148,23 +187,94 @@ class Runtime:
         finally:
             self._observer = prev
 
+    def on_cleanup(self, fn: Cleanup) -> None:
+        """Register fn to run before the running effect's next run and when it is disposed (or with the scope)."""
+        if not callable(fn):
+            raise TypeError(f"on_cleanup needs a callable, got {type(fn).__name__}")
+        if self._computing:
+            raise ReactiveError("on_cleanup() called inside a computed; only effects and scopes have cleanups")
+        if self._running is not None:
+            self._running._cleanups.append(fn)
+        elif self._scope is not None:
+            self._scope.add(fn)
+        else:
+            raise ReactiveError("on_cleanup() called outside an effect's run and outside a scope")
+
+    def current_effect(self) -> Effect | None:
+        """The effect whose body is running (also during its first run, before rt.effect returns)."""
+        return self._running
+
+    def current_scope(self) -> Scope | None:
+        return self._scope
+
+    def set_flush_order(self, effect: Effect, order: int) -> None:
+        """Pending effects run in ascending order, by default their creation order.
+
+        Giving a new effect the order of one it replaces makes it run in that one's place.
+        """
+        effect._id = order
+
+    def flush_order(self, effect: Effect) -> int:
+        """Where `effect` stands in the flush order (see `set_flush_order`)."""
+        return effect._id
+
+    # -- for effect kinds built on the core (async effects) -------------
+
+    def track(self, effect: Effect, step: Callable[[], R]) -> R:
+        """Run step as a run of `effect` without running its fn: step's reads replace effect's dependencies.
+
+        As in an effect's run, the values step reads are what the next flush compares
+        against, and its writes wait for the next flush (see flush()).
+        """
+        return self._track(effect, step)
+
+    def flush(self) -> None:
+        """Run the pending effects now, unless inside a batch or an effect's run (then the batch flushes)."""
+        if not self._batch_depth and self._pending:
+            self._flush()
+
     # -- internals ------------------------------------------------------
 
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id
 
+    def _claim(self) -> bool:
+        """Is the calling thread the owner? Only asked when it is not the one last seen owning.
+
+        While the scheduler's loop runs, the thread running it owns the runtime; otherwise
+        (or without a scheduler) the thread that created it does.
+        """
+        tid = threading.get_ident()
+        scheduler = self.scheduler
+        if scheduler is not None:
+            import asyncio  # only a runtime with a scheduler needs it
+
+            try:
+                running: object = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is scheduler:
+                self._owner = tid
+                return True
+            is_running = getattr(scheduler, "is_running", None)
+            if callable(is_running) and is_running():
+                return False
+        return tid == self._creator
+
     def _mark(self, origin: Signal[Any] | Computed[Any]) -> None:
-        """Mark direct dependents DIRTY and everything downstream CHECK."""
+        """Mark direct dependents DIRTY and everything downstream CHECK; queue the effects reached."""
         pending = self._pending
         stack: list[Computed[Any]] = []
         for node in origin._subs:
             state = node._state
-            node._state = DIRTY
-            if state == CLEAN:
-                if node._subs is None:
+            if node._subs is None:  # an effect: the flush compares the values it saw
+                if state == CLEAN:
+                    node._state = CHECK
                     pending.append(node)
-                else:
+            else:
+                node._state = DIRTY
+                if state == CLEAN:
                     stack.append(node)
         while stack:
             for node in stack.pop()._subs:
@@ -178,11 +288,11 @@ class Runtime:
     def _refresh(self, target: Computed[Any]) -> None:
         """Bring a computed up to date, recomputing only what changed."""
         stack: list[Computed[Any]] = [target]
-        positions = [0]
+        positions, epoch = [0], self._epoch
         while stack:
             node = stack[-1]
             state = node._state
-            if state == CHECK:
+            if state == CHECK:  # (never one current by epoch: the scan below skips those, and so does _validate)
                 sources = node._sources
                 versions = node._versions
                 i = positions[-1]
@@ -190,8 +300,9 @@ class Runtime:
                 stale_source: Computed[Any] | None = None
                 while i < n:
                     src = sources[i]
-                    if src._state != CLEAN:
-                        if src._state != DISPOSED:
+                    src_state = src._state
+                    if src_state != CLEAN and (src_state != CHECK or src._checked != epoch):  # type: ignore[union-attr]
+                        if src_state != DISPOSED:
                             stale_source = src  # type: ignore[assignment]
                         break
                     if src._version != versions[i]:
@@ -205,7 +316,8 @@ class Runtime:
                     positions.append(0)
                     continue
                 if i == n:
-                    node._state = CLEAN
+                    node._state = CLEAN if node._subs else CHECK
+                    node._checked = epoch
                     stack.pop()
                     positions.pop()
                     continue
@@ -250,8 +362,9 @@ class Runtime:
             value = node._fn()
         except Exception as exc:  # stored and re-raised to every reader
             error = exc
-        except _EvaluateFirst:
-            node._state = DIRTY  # abandoned half-way: it runs again once its input is cached
+        except BaseException:
+            # An interrupt (or _EvaluateFirst) abandons the run: the next read runs fn again.
+            node._state = DIRTY
             raise
         finally:
             self._computing -= 1
@@ -260,12 +373,22 @@ class Runtime:
         if node._disposed:  # it disposed itself while running: it stays disposed
             node._state = DISPOSED
             return
-        node._state = CLEAN
+        changed = True
+        if error is None and node._error is None and node._version:
+            try:
+                changed = not node._same(node._value, value)
+            except Exception as exc:  # a failing equals fails the computed, as its fn would
+                error = exc
+            except BaseException:
+                node._state = DIRTY
+                raise
+        node._state = CLEAN if node._subs else CHECK
+        node._checked = self._epoch
         if error is not None:
             node._error = error
             node._error_tb = error.__traceback__
             node._version += 1
-        elif node._error is not None or node._version == 0 or not node._same(node._value, value):
+        elif changed:
             node._error = None
             node._value = value
             node._version += 1
@@ -286,41 +409,89 @@ class Runtime:
             keep = set(sources)
             for src in stale:
                 if src not in keep:
-                    src._subs.pop(node, None)
+                    _unsubscribe(node, src)
             stale.clear()
 
-    def _sources_changed(self, node: Effect) -> bool:
-        versions = node._versions
-        for i, src in enumerate(node._sources):
-            if src._state != CLEAN:
+    def _sources_changed(self, e: Effect) -> bool:
+        for src, seen in zip(e._sources, e._versions):
+            state = src._state
+            if state != CLEAN:
+                if state == DISPOSED:  # its next run reads the disposal as its error
+                    return True
                 self._evaluate(src)  # type: ignore[arg-type]
-            if src._version != versions[i]:
+            error = src._error
+            if error is not None:
+                if error is not seen:  # a new error, or an error instead of a value
+                    return True
+            elif isinstance(seen, BaseException) and seen is not src._value:  # a value after an error
+                return True
+            elif not src._same(seen, src._value):  # the node's one equality, as for its own cut-off
                 return True
         return False
 
-    def _run_effect(self, e: Effect) -> None:
-        e._state = CLEAN
-        cleanup = e._cleanup
-        if cleanup is not None:
-            e._cleanup = None
-            self.untracked(cleanup)
-        prev = self._observer
+    def _track(self, e: Effect, fn: Callable[[], R]) -> R:
+        prev, prev_scope = self._observer, self._scope
         self._observer = e
+        self._scope = e._scope  # what a run creates belongs to the effect's scope
         self._next_id = e._token = self._next_id + 1
         e._cursor = 0
-        self._batch_depth += 1  # writes made by the body are flushed by our caller
+        self._batch_depth += 1  # writes made by the run are flushed by our caller
         try:
-            result = e._fn()
+            return fn()
         finally:
             self._batch_depth -= 1
             self._observer = prev
+            self._scope = prev_scope
             self._adopt_sources(e)
-        if e._disposed:
-            if callable(result):
-                self.untracked(result)
-            return
+
+    def _run_cleanups(self, e: Effect, errors: list[Exception]) -> None:
+        cleanups = e._cleanups
+        e._cleanups = []
+        for k, cleanup in enumerate(cleanups):
+            try:
+                self.untracked(cleanup)
+            except Exception as exc:
+                errors.append(exc)
+            except BaseException:
+                e._cleanups[:0] = cleanups[k + 1 :]  # the rest still run, later
+                raise
+
+    def _run_effect(self, e: Effect) -> None:
+        e._state = CLEAN
+        errors: list[Exception] = []  # a cleanup's, then the run's: both propagate
+        if e._cleanups:
+            try:
+                self._run_cleanups(e, errors)
+            except BaseException:
+                e._state = DIRTY  # interrupted: it runs at the next flush
+                raise
+            if e._disposed:  # a cleanup disposed it: the run about to start does not happen
+                _raise(errors, "an effect's cleanups failed")
+                return
+        prev = self._running
+        self._running = e
+        try:
+            result = self._track(e, e._fn)
+        except Exception as exc:
+            if not errors:
+                raise
+            errors.append(exc)
+            result = None
+        except BaseException:
+            e._state = DIRTY
+            raise
+        finally:
+            self._running = prev
         if callable(result):
-            e._cleanup = result
+            if e._disposed:
+                try:
+                    self.untracked(result)
+                except Exception as exc:
+                    errors.append(exc)
+            else:
+                e._cleanups.append(result)
+        if errors:
+            _raise(errors, f"{_describe('effect', e.name)}: its cleanup and its run failed")
 
     def _flush(self) -> None:
         errors: list[Exception] = []
@@ -343,28 +514,43 @@ class Runtime:
                 self._pending = []
                 if len(queue) > 1:
                     queue.sort(key=_effect_order)
-                for e in queue:
-                    if e._disposed or e._state == CLEAN:
-                        continue
-                    try:
-                        # DIRTY is checked too: a source the last run dropped may have fired.
-                        if not self._sources_changed(e):
-                            e._state = CLEAN
+                k = 0
+                try:
+                    for k, e in enumerate(queue):
+                        if e._disposed or e._state == CLEAN:
                             continue
-                        self._run_effect(e)
-                    except Exception as exc:
-                        e._state = CLEAN
-                        errors.append(exc)
+                        if e._state == CHECK:
+                            try:
+                                changed = self._sources_changed(e)
+                            except Exception as exc:
+                                e._state = CLEAN
+                                errors.append(exc)
+                                continue
+                            if not changed:
+                                e._state = CLEAN
+                                continue
+                        try:
+                            self._run_effect(e)
+                        except Exception as exc:
+                            errors.append(exc)
+                except BaseException:
+                    # An interrupt propagates at once; what it cut short runs at the next flush.
+                    self._pending[:0] = [x for x in queue[k:] if not x._disposed]
+                    raise
         finally:
             self._batch_depth -= 1
-        if len(errors) == 1:
-            raise errors[0]
         if errors:
-            raise ExceptionGroup(f"{len(errors)} effects failed in one flush", errors)
-
+            _raise(errors, f"{len(errors)} effects failed in one flush")
 
 
 _effect_order = attrgetter("_id")
+
+
+def _dispose_noting(e: Effect, exc: BaseException) -> None:
+    try:
+        e.dispose()
+    except Exception as cleanup_exc:
+        exc.add_note(f"while disposing the new effect: {cleanup_exc!r}")
 
 
 def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None:
@@ -373,6 +559,10 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
     Subscribing at once (not after the run) means a body that writes what it
     just read is notified like any other writer's reader.
     """
+    rt = src._rt
+    if _thread_id() != rt._owner and not rt._claim():
+        src._token = 0  # a foreign read records nothing; the owner's own read of src still will
+        return
     i = obs._cursor
     sources = obs._sources
     if i < len(sources):
@@ -380,9 +570,57 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
         del sources[i:]
         del obs._versions[i:]
     sources.append(src)
-    obs._versions.append(src._version)
+    subs = obs._subs
+    seen: list[Any] = obs._versions
+    if subs is None:  # an effect remembers the value it saw (errors included): the flush compares values
+        seen.append(src._value if src._error is None else src._error)
+    else:
+        seen.append(src._version)
     obs._cursor = i + 1
-    src._subs[obs] = None
+    if subs is None or subs:  # an unobserved computed does not subscribe (see the module docstring)
+        _subscribe(obs, src)
+
+
+def _subscribe(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None:
+    subs = src._subs
+    if not subs and isinstance(src, Computed):
+        # Its first subscriber: it and its unobserved sources subscribe to their sources.
+        epoch = src._rt._epoch
+        stack: list[Computed[Any]] = [src]
+        while stack:
+            node = stack.pop()
+            if node._state == CHECK and node._checked == epoch:
+                node._state = CLEAN
+            for s in node._sources:
+                s_subs = s._subs
+                if not s_subs and isinstance(s, Computed):
+                    stack.append(s)
+                s_subs[node] = None
+    subs[obs] = None
+
+
+def _unsubscribe(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None:
+    subs = src._subs
+    if obs not in subs:
+        return
+    del subs[obs]
+    if subs or not isinstance(src, Computed):
+        return
+    # Its last subscriber went: it and the sources only it observed unsubscribe, and
+    # from now on re-validate when read.
+    epoch = src._rt._epoch
+    stack: list[Computed[Any]] = [src]
+    while stack:
+        node = stack.pop()
+        if node._state == CLEAN:
+            node._state = CHECK
+            node._checked = epoch
+        for s in node._sources:
+            s_subs = s._subs
+            if node in s_subs:
+                del s_subs[node]
+                if not s_subs and isinstance(s, Computed):
+                    stack.append(s)
 
 
 _thread_id = threading.get_ident
@@ -406,11 +644,35 @@ class _Batch:
             rt._flush()
 
 
+class _Untracked:
+    """Context manager for Runtime.untracked(): reads inside subscribe nothing."""
+
+    __slots__ = ("_rt", "_prev")
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._prev: Computed[Any] | Effect | None = None
+
+    def __enter__(self) -> None:
+        self._prev = self._rt._observer
+        self._rt._observer = None
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._rt._observer = self._prev
+
+
+def _same(node: Signal[Any] | Computed[Any], old: Any, new: Any) -> bool:
+    equals = node._equals
+    return old is new or (old == new if equals is None else equals(old, new))
+
+
 class Signal(Generic[T]):
     """A writable value. Reading it inside a computed or effect subscribes."""
 
     __slots__ = ("_rt", "_value", "_version", "_subs", "_equals", "_token", "name")
     _state = CLEAN
+    _error = None  # what an effect's seen value compares against, as for a computed
+    _same = _same
 
     def __init__(self, rt: Runtime, value: T, equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         self._rt = rt
@@ -428,7 +690,8 @@ class Signal(Generic[T]):
             i = obs._cursor
             sources = obs._sources
             if i < len(sources) and sources[i] is self:
-                obs._versions[i] = self._version
+                # A computed records the version it saw, an effect the value (see _link).
+                obs._versions[i] = self._version if obs._subs is not None else self._value
                 obs._cursor = i + 1
             else:
                 _link(obs, self)
@@ -439,7 +702,7 @@ class Signal(Generic[T]):
 
     def set(self, value: T) -> None:
         rt = self._rt
-        if _thread_id() != rt._owner:
+        if _thread_id() != rt._owner and not rt._claim():
             self._hand_over(self.set, value)
             return
         if rt._computing:
@@ -447,23 +710,20 @@ class Signal(Generic[T]):
                 f"{_describe('signal', self.name)} written while a computed was running; computeds must be pure"
             )
         old = self._value
-        if old is value:
-            return
-        equals = self._equals
-        if equals is None:
-            if old == value:
-                return
-        elif equals(old, value):
-            return
-        self._value = value
-        self._version += 1
-        if self._subs:
-            rt._mark(self)
-            if not rt._batch_depth and rt._pending:
-                rt._flush()
+        if old is not value:
+            equals = self._equals
+            if not (old == value if equals is None else equals(old, value)):
+                self._value = value
+                self._version += 1
+                rt._epoch += 1
+                if self._subs:
+                    rt._mark(self)
+        # Also runs what an interrupted flush left pending.
+        if rt._pending and not rt._batch_depth:
+            rt._flush()
 
     def update(self, fn: Callable[[T], T]) -> None:
-        if _thread_id() != self._rt._owner:
+        if _thread_id() != self._rt._owner and not self._rt._claim():
             # fn must see the value current on the owner, or concurrent updates are lost.
             self._hand_over(self.update, fn)
             return
@@ -487,8 +747,9 @@ class Computed(Generic[T]):
 
     __slots__ = (
         "_rt", "_fn", "_value", "_error", "_error_tb", "_version", "_state", "_subs", "_sources",
-        "_versions", "_cursor", "_stale", "_equals", "_token", "_disposed", "name",
+        "_versions", "_cursor", "_stale", "_equals", "_token", "_checked", "_disposed", "name",
     )
+    _same = _same
 
     def __init__(self, rt: Runtime, fn: Callable[[], T], equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         if not callable(fn):
@@ -502,21 +763,20 @@ class Computed(Generic[T]):
         self._state = DIRTY
         self._subs: dict[Computed[Any] | Effect, None] = {}
         self._sources: list[Signal[Any] | Computed[Any]] = []
-        self._versions: list[int] = []
+        self._versions: list[Any] = []  # the version it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
         self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
         self._equals = equals
         self._token = 0
+        self._checked = -1  # the epoch of its last check, which an unobserved computed relies on
         self._disposed = False
         self.name = name
-
-    def _same(self, old: T, new: T) -> bool:
-        equals = self._equals
-        return old is new or (old == new if equals is None else equals(old, new))
+        if rt._scope is not None:
+            rt._scope.add(self.dispose)
 
     def get(self) -> T:
-        if self._state != CLEAN:
-            self._validate()
+        if self._state != CLEAN and not self._validate():
+            return self._fn()  # a foreign thread's read: evaluated there, nothing cached (rule 9)
         # The same tracking as Signal.get, written out again: reads are the hottest
         # path, and a shared helper's call cost ~15% on read-heavy recomputes.
         obs = self._rt._observer
@@ -525,7 +785,10 @@ class Computed(Generic[T]):
             i = obs._cursor
             sources = obs._sources
             if i < len(sources) and sources[i] is self:
-                obs._versions[i] = self._version
+                if obs._subs is not None:
+                    obs._versions[i] = self._version
+                else:
+                    obs._versions[i] = self._value if self._error is None else self._error
                 obs._cursor = i + 1
             else:
                 _link(obs, self)
@@ -534,19 +797,24 @@ class Computed(Generic[T]):
         return self._value  # type: ignore[no-any-return]
 
     def peek(self) -> T:
-        if self._state != CLEAN:
-            self._validate()
+        if self._state != CLEAN and not self._validate():
+            return self._fn()
         if self._error is not None:
             raise self._error.with_traceback(self._error_tb)
         return self._value  # type: ignore[no-any-return]
 
-    def _validate(self) -> None:
+    def _validate(self) -> bool:
+        """Bring it up to date; False when read from a foreign thread, which must not touch the graph."""
         state = self._state
+        rt = self._rt
+        if state == CHECK and self._checked == rt._epoch:
+            return True
         if state == DISPOSED:
             raise DisposedError(f"{_describe('computed', self.name)} was read after dispose()")
+        if _thread_id() != rt._owner and not rt._claim():
+            return False
         if state == RUNNING:
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
-        rt = self._rt
         if rt._computing:  # inside another fn: let a too-deep read unwind to the outermost one
             if state == DIRTY:
                 rt._recompute(self)
@@ -556,22 +824,24 @@ class Computed(Generic[T]):
             rt._evaluate(self)
         if self._state == DISPOSED:
             raise DisposedError(f"{_describe('computed', self.name)} was disposed while it ran")
+        return True
 
     def dispose(self) -> None:
         if self._disposed:
             return
         self._disposed = True
         for src in self._sources:
-            src._subs.pop(self, None)
+            _unsubscribe(self, src)
         self._sources = []
         self._versions = []
         self._value = None
         self._error = None
         self._state = DISPOSED
         self._version += 1
+        rt = self._rt
+        rt._epoch += 1
         # Dependents must find out: their next read reports the disposal.
         if self._subs:
-            rt = self._rt
             rt._mark(self)
             self._subs = {}
             if not rt._batch_depth and rt._pending:
@@ -586,7 +856,7 @@ class Effect:
 
     __slots__ = (
         "_rt", "_fn", "_id", "_state", "_sources", "_versions", "_cursor", "_stale",
-        "_cleanup", "_token", "_disposed", "name",
+        "_cleanups", "_token", "_disposed", "_scope", "name",
     )
     _subs = None  # effects have no dependents; _mark tells them apart by this
 
@@ -598,13 +868,16 @@ class Effect:
         self._id = rt._new_id()
         self._state = DIRTY
         self._sources: list[Signal[Any] | Computed[Any]] = []
-        self._versions: list[int] = []
+        self._versions: list[Any] = []  # the value (or error) it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
         self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
-        self._cleanup: Cleanup | None = None
+        self._cleanups: list[Cleanup] = []
         self._token = 0
         self._disposed = False
+        self._scope = rt._scope
         self.name = name
+        if self._scope is not None:
+            self._scope.add(self.dispose)
 
     @property
     def disposed(self) -> bool:
@@ -615,13 +888,75 @@ class Effect:
             return
         self._disposed = True
         for src in self._sources:
-            src._subs.pop(self, None)
+            _unsubscribe(self, src)
         self._sources = []
         self._versions = []
-        cleanup = self._cleanup
-        self._cleanup = None
-        if cleanup is not None:
-            self._rt.untracked(cleanup)
+        errors: list[Exception] = []
+        self._rt._run_cleanups(self, errors)
+        _raise(errors, f"{_describe('effect', self.name)}: its cleanups failed")
 
     def __repr__(self) -> str:
         return f"Effect({self.name or ''})"
+
+
+class Scope:
+    """Owns what is created inside it (computeds, effects, inner scopes, cleanups); dispose() disposes them all."""
+
+    __slots__ = ("_rt", "_owned", "_outer", "_disposed", "name")
+
+    def __init__(self, rt: Runtime, name: str | None) -> None:
+        self._rt = rt
+        self._owned: list[Cleanup] = []
+        self._outer: list[Scope | None] = []
+        self._disposed = False
+        self.name = name
+        if rt._scope is not None:
+            rt._scope.add(self.dispose)
+
+    @property
+    def disposed(self) -> bool:
+        return self._disposed
+
+    def __enter__(self) -> Scope:
+        if self._disposed:
+            raise ReactiveError(f"{_describe('scope', self.name)} was entered after dispose()")
+        self._outer.append(self._rt._scope)
+        self._rt._scope = self
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._rt._scope = self._outer.pop()
+
+    def run(self, fn: Callable[[], R]) -> R:
+        with self:
+            return fn()
+
+    def add(self, dispose: Cleanup) -> None:
+        """Call `dispose` when the scope is disposed (at once if it already is)."""
+        if self._disposed:
+            dispose()
+        else:
+            self._owned.append(dispose)
+
+    def dispose(self) -> None:
+        """Dispose everything it owns, newest first; their errors propagate once all are disposed."""
+        if self._disposed:
+            return
+        self._disposed = True
+        owned, self._owned = self._owned, []
+        errors: list[Exception] = []
+        rt = self._rt
+        rt._batch_depth += 1  # effects reading a disposed computed run once, after everything is disposed
+        try:
+            for dispose in reversed(owned):
+                try:
+                    dispose()
+                except Exception as exc:
+                    errors.append(exc)
+        finally:
+            rt._batch_depth -= 1
+        try:
+            rt.flush()
+        except Exception as exc:
+            errors.append(exc)
+        _raise(errors, f"{_describe('scope', self.name)}: disposing failed")
