@@ -17,8 +17,11 @@ block becomes `Interrupted(done, total, unit)`, which `main` prints as
             ...
             bar.advance()
 
-Write result files only after the loop, with `write_atomic`, so an interrupted run leaves either
-the previous file or nothing, never half of one.
+A child process (pytest under coverage, mutmut) runs through `run_child`, which stops the child
+too on Ctrl-C. Write result files only after the loop, with `write_atomic`, so an interrupted
+run leaves either the previous file or nothing, never half of one. `glitchless.cli.main` runs
+every command inside `interrupt_guard`, which makes all of this hold even when Python swallows
+the KeyboardInterrupt in a finalizer.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -318,6 +322,59 @@ def report_interruption(exc: Interrupted | KeyboardInterrupt, prog: str = "glitc
     return INTERRUPTED_STATUS
 
 
+# -- child processes ---------------------------------------------------------------------
+
+
+def run_child(
+    args: list[str],
+    *,
+    capture_output: bool = False,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    settle: float = 2.0,
+    grace: float = 10.0,
+) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(args, text=True)` for a long child (pytest, mutmut) that Ctrl-C stops cleanly.
+
+    Ctrl-C on a terminal reaches the child as well; if the child is still running `settle`
+    seconds later (it was not in the terminal's process group, or ignored it), it is sent
+    SIGINT, then after `grace` seconds SIGTERM, then SIGKILL. Then KeyboardInterrupt is
+    raised here, for `progress` and `main` to report. Nothing is left running.
+    """
+    pipe = subprocess.PIPE if capture_output else None
+    proc = subprocess.Popen(args, stdout=pipe, stderr=pipe, text=True, cwd=cwd, env=env)
+    try:
+        out, err = proc.communicate()
+    except KeyboardInterrupt:
+        _Sigint.requested = True
+        _stop_child(proc, settle, grace)
+        raise
+    if _Sigint.requested:  # Ctrl-C landed where Python swallowed it; the child stopped on its own
+        raise KeyboardInterrupt
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+def _stop_child(proc: subprocess.Popen[str], settle: float, grace: float) -> None:
+    steps: list[tuple[float, Any]] = [
+        (settle, lambda: proc.send_signal(signal.SIGINT)),
+        (grace, proc.terminate),
+        (5.0, proc.kill),
+    ]
+    for wait, escalate in steps:
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            escalate()
+        except KeyboardInterrupt:  # Ctrl-C again: stop waiting politely
+            proc.kill()
+    try:
+        proc.communicate(timeout=5.0)  # reap it and close the pipes
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        proc.kill()
+        proc.wait()
+
+
 # -- files -------------------------------------------------------------------------------
 
 
@@ -364,6 +421,7 @@ __all__ = [
     "interrupt_requested",
     "progress",
     "report_interruption",
+    "run_child",
     "shows_progress",
     "validate_choices",
     "validate_count",

@@ -153,3 +153,52 @@ def test_ctrl_c_on_explore_through_pipes(tmp_path: Path) -> None:
     assert proc.returncode == 130, (out, err)
     assert re.fullmatch(rb"glitchless: interrupted after \d+ of 1000000 seeds\n", err), err
     assert b"failing" not in bytes(seen) + out
+
+
+CHILD_RUNNER = textwrap.dedent('''
+    import argparse, sys
+    from glitchless import cli
+    from glitchless.cli_support import progress, run_child
+
+    CHILD = """
+    import signal, sys
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))  # like pytest or mutmut: stop on Ctrl-C
+    print("child", sys.argv[1], "up", flush=True)
+    while True:
+        signal.pause()  # until a signal
+    """
+
+    def register(sub):
+        def run(args):
+            with progress("testing", total=3, unit="test runs") as bar:
+                for i in range(3):
+                    run_child([sys.executable, "-c", CHILD, str(i)])
+                    bar.advance()
+            return 0
+        sub.add_parser("slow-tests", help="three long child processes").set_defaults(run=run)
+
+    cli.COMMANDS = [register]
+    sys.exit(cli.main(["slow-tests"]))
+''')
+
+
+def test_ctrl_c_while_a_child_process_runs_stops_the_child_too(tmp_path: Path) -> None:
+    # The signal goes to the parent alone (as from `kill -INT`): it must pass it on to the child.
+    script = tmp_path / "runner.py"
+    script.write_text(CHILD_RUNNER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    seen = bytearray()
+    try:
+        read_until(proc.stdout.fileno(), r"child 0 up", seen)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=PATIENCE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert err.decode() == "glitchless: interrupted after 0 of 3 test runs\n"
+    assert b"child 1 up" not in bytes(seen) + out
