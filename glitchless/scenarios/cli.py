@@ -18,7 +18,6 @@ from glitchless.cli_support import UsageError, progress, validate_count, validat
 from glitchless.fakes import TraceEvent, dumps
 from glitchless.kernel.introspect import Graph, kernel_graph
 from glitchless.scenarios.framework import (
-    SCENARIOS,
     Scenario,
     ScenarioResult,
     Script,
