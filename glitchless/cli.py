@@ -7,11 +7,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from glitchless.cli_support import Interrupted, UsageError, report_interruption
+
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-
-
-class UsageError(Exception):
-    """Bad input from the command line: printed as one line, exit status 2."""
 
 
 def _register_scenarios(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,18 +33,28 @@ def _register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 COMMANDS: list[Register] = [_register_scenarios, _register_properties, _register_reports]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    from glitchless import __version__
+
     parser = argparse.ArgumentParser(
         prog="glitchless",
         description="Run reactive scenarios deterministically, model-check reactive kernels, "
         "and report coverage and mutation results.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"glitchless {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in COMMANDS:
         register(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
+        args = build_parser().parse_args(argv)
         status: int = args.run(args)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        # Ctrl-C: one line saying how far it got, the conventional status, no traceback.
+        return report_interruption(exc)
     except UsageError as exc:
         print(f"glitchless: error: {exc}", file=sys.stderr)
         return 2
@@ -56,3 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     return status
+
+
+__all__ = ["COMMANDS", "Register", "UsageError", "build_parser", "main"]

@@ -1,0 +1,282 @@
+"""What every `glitchless` subcommand shares: argument validators, progress, Ctrl-C and safe writes.
+
+Validators take the text argparse collected (or an int a parser already converted) and the flag's
+name, and raise `UsageError` with one line naming the flag and the problem; `glitchless.cli.main`
+prints it and exits 2::
+
+    seed = validate_seed(args.seed)                     # "--seed must be non-negative, got -1"
+    count = validate_count(args.seeds, "--seeds")       # "--seeds must be at least 1, got 0"
+
+A long command wraps its loop in `progress`: on a terminal it draws a rich bar with totals and
+ETA on stderr; piped, or with `quiet=True` (e.g. for --json), it draws nothing. Ctrl-C inside the
+block becomes `Interrupted(done, total, unit)`, which `main` prints as
+"interrupted after N of M <unit>" with exit status 130 and no traceback::
+
+    with progress("exploring", total=count, unit="seeds", quiet=args.json) as bar:
+        for seed in seeds:
+            ...
+            bar.advance()
+
+Write result files only after the loop, with `write_atomic`, so an interrupted run leaves either
+the previous file or nothing, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+INTERRUPTED_STATUS = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit status 2."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a long command, after `done` of `total` units of work."""
+
+    def __init__(self, done: int, total: int | None, unit: str) -> None:
+        super().__init__(done, total, unit)
+        self.done = done
+        self.total = total
+        self.unit = unit
+
+    def __str__(self) -> str:
+        of = f" of {self.total}" if self.total is not None else ""
+        return f"interrupted after {self.done}{of} {self.unit}"
+
+
+# -- validators --------------------------------------------------------------------------
+
+
+def validate_int(value: str | int, flag: str, *, minimum: int | None = None) -> int:
+    """An integer (decimal text or an int), at least `minimum` when given."""
+    if isinstance(value, bool):
+        raise UsageError(f"{flag} must be an integer, got {value!r}")
+    if isinstance(value, int):
+        number = value
+    else:
+        try:
+            number = int(value.strip(), 10)
+        except ValueError:
+            raise UsageError(f"{flag} must be an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        bound = "non-negative" if minimum == 0 else f"at least {minimum}"
+        raise UsageError(f"{flag} must be {bound}, got {number}")
+    return number
+
+
+def validate_seed(value: str | int, flag: str = "--seed") -> int:
+    """A seed: a non-negative integer (every command that takes a seed takes the same ones)."""
+    return validate_int(value, flag, minimum=0)
+
+
+def validate_count(value: str | int, flag: str) -> int:
+    """A count of things to do: a positive integer."""
+    return validate_int(value, flag, minimum=1)
+
+
+def validate_percent(value: str | float, flag: str) -> float:
+    """A percentage from 0 to 100."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"{flag} must be a number from 0 to 100, got {value!r}") from None
+    if not 0.0 <= number <= 100.0:
+        raise UsageError(f"{flag} must be a number from 0 to 100, got {value!r}")
+    return number
+
+
+def validate_path(
+    value: str | Path, flag: str, *, kind: Literal["file", "dir", "any"] = "any", must_exist: bool = True
+) -> Path:
+    """A path; when `must_exist`, one that exists and is of `kind` ("file", "dir" or "any")."""
+    path = Path(value)
+    if not str(value):
+        raise UsageError(f"{flag} must be a path, got ''")
+    if not must_exist:
+        return path
+    if not path.exists():
+        raise UsageError(f"{flag}: no such {'directory' if kind == 'dir' else 'file'}: {str(value)!r}")
+    if kind == "file" and not path.is_file():
+        raise UsageError(f"{flag}: not a file: {str(value)!r}")
+    if kind == "dir" and not path.is_dir():
+        raise UsageError(f"{flag}: not a directory: {str(value)!r}")
+    return path
+
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def validate_target(value: str, flag: str = "--target", *, aliases: Iterable[str] = ()) -> str:
+    """A `MOD:FACTORY` target (a dotted module path, a colon, a dotted attribute path) or an alias.
+
+    Only the form is checked here; importing it is the caller's business (and its error, too).
+    """
+    names = list(aliases)
+    if value in names:
+        return value
+    module, sep, attr = value.partition(":")
+    if not sep or not _DOTTED.fullmatch(module) or not _DOTTED.fullmatch(attr):
+        hint = f" or one of: {', '.join(names)}" if names else ""
+        raise UsageError(f"{flag} must be MOD:FACTORY (e.g. mypkg.adapter:runtime){hint}, got {value!r}")
+    return value
+
+
+def validate_choices(value: str, flag: str, known: Iterable[str]) -> list[str]:
+    """A comma-separated list of names, each one of `known`; at least one."""
+    allowed = list(known)
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        raise UsageError(f"{flag}: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(allowed)}")
+    return names
+
+
+# -- progress and interruption -----------------------------------------------------------
+
+
+class Tracker:
+    """Units of work done so far, shown by a progress bar when there is one."""
+
+    def __init__(self, progress: Progress | None, description: str, total: int | None, unit: str) -> None:
+        self._progress = progress
+        self._task = progress.add_task(description, total=total, unit=unit) if progress is not None else None
+        self.done = 0
+        self.total = total
+        self.unit = unit
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=self.done)
+
+    def set_total(self, total: int | None, description: str | None = None) -> None:
+        """Change the total (and the label), e.g. when a second phase starts or its size becomes known."""
+        self.total = total
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, total=total, completed=self.done)
+            if description is not None:
+                self._progress.update(self._task, description=description)
+
+    def reset(self, total: int | None, description: str | None = None) -> None:
+        """Start a new phase: nothing done yet of `total`."""
+        self.done = 0
+        self.set_total(total, description)
+
+
+def shows_progress(quiet: bool = False) -> bool:
+    """Whether a progress bar would be drawn: stderr is a terminal and the command is not quiet."""
+    return not quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def progress(description: str, total: int | None, *, unit: str, quiet: bool = False) -> Iterator[Tracker]:
+    """A progress bar with totals and ETA on a terminal (nothing otherwise); Ctrl-C raises `Interrupted`.
+
+    While the bar is drawn, lines printed to stdout appear above it when stdout is the same
+    terminal; when stdout is redirected they go where it points, untouched.
+    """
+    bar: Progress | None = None
+    if shows_progress(quiet):
+        bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            redirect_stdout=sys.stdout.isatty(),
+            redirect_stderr=False,
+        )
+    tracker = Tracker(bar, description, total, unit)
+    try:
+        if bar is None:
+            yield tracker
+        else:
+            with bar:
+                yield tracker
+    except KeyboardInterrupt:
+        raise Interrupted(tracker.done, tracker.total, tracker.unit) from None
+
+
+def report_interruption(exc: Interrupted | KeyboardInterrupt, prog: str = "glitchless") -> int:
+    """Print the one line that says how far a command got; return the exit status for Ctrl-C."""
+    text = str(exc) if isinstance(exc, Interrupted) else "interrupted"
+    try:
+        print(f"{prog}: {text}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr closed with the terminal: nothing left to tell
+        pass
+    return INTERRUPTED_STATUS
+
+
+# -- files -------------------------------------------------------------------------------
+
+
+def write_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write `text` to `path` whole or not at all (a temporary file in the same directory, then a rename).
+
+    Missing parent directories are created. An OSError (no permission, a read-only directory,
+    a full disk) becomes a one-line `UsageError` naming the path.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+    try:
+        umask = os.umask(0)  # mkstemp makes the file private: give it the mode a plain open() would
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fp:
+            fp.write(text)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+        raise
+    return target
+
+
+__all__ = [
+    "INTERRUPTED_STATUS",
+    "Interrupted",
+    "Tracker",
+    "UsageError",
+    "progress",
+    "report_interruption",
+    "shows_progress",
+    "validate_choices",
+    "validate_count",
+    "validate_int",
+    "validate_path",
+    "validate_percent",
+    "validate_seed",
+    "validate_target",
+    "write_atomic",
+]
