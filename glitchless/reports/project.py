@@ -163,3 +163,44 @@ def load(root: Path | None = None) -> Project:
     project = data.get("project", {})
     name = project.get("name") if isinstance(project, dict) else None
     return Project(root, name if isinstance(name, str) else root.name, source, tests, floors, mutmut)
+
+
+def commit_of(root: Path) -> str:
+    """The project's current git commit (short), with "+dirty" for uncommitted changes; "" outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True)
+    except OSError:
+        return ""
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def stamp(project: Project) -> dict[str, str]:
+    """When, on which commit and with what a measurement was made: stored with every result file."""
+    import platform
+    from datetime import datetime, timezone
+
+    import glitchless
+
+    return {
+        "project": project.name,
+        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),  # the report's date
+        "commit": commit_of(project.root),
+        "glitchless": glitchless.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def append_history(project: Project, entry: dict[str, Any]) -> None:
+    """One line per measurement in reports/history.jsonl: the report's trend."""
+    import json
+
+    path = project.root / "reports" / "history.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fp:
+        fp.write(json.dumps(entry, sort_keys=True) + "\n")

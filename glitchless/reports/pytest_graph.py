@@ -9,6 +9,7 @@ more test item, and at the end writes `--glitchless-graph-out` and, with the tes
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -76,7 +77,19 @@ class _Session:
             if owns(getattr(sc.body, "__module__", "")):
                 items.append(ScenarioItem.from_parent(session, name=f"scenario:{sc.name}"))
 
+    def _progress(self, line: str) -> None:
+        # `glitchless coverage` reads this file to draw its progress bar.
+        path = os.environ.get("GLITCHLESS_PROGRESS_FILE")
+        if path:
+            with open(path, "a") as fp:
+                fp.write(line + "\n")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._progress(f"total={len(session.items)}")
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown":
+            self._progress("done")
         if report.outcome == "skipped":
             self.outcomes["skipped"] += 1
         elif report.outcome == "failed":
