@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from glitchless.cli_support import UsageError, validate_count
 from glitchless.reports.project import ConfigError, Project, load
@@ -71,7 +72,11 @@ def _mutate(args: argparse.Namespace) -> int:
 
     children = None if args.max_children is None else validate_count(args.max_children, "--max-children")
     project = _project()
-    report = run_mutation(project, children)
+    try:
+        report = run_mutation(project, children)
+    except (RuntimeError, ValueError) as exc:  # mutmut failed, or a malformed mutation-equivalents.toml
+        print(f"glitchless: error: {exc}", file=sys.stderr)
+        return 1
     print(format_summary(report).split("\n## ")[0])
     print("wrote reports/mutation.json and reports/mutation.md")
     return 0

@@ -196,6 +196,9 @@ def run_mutation(project: Project, max_children: int | None = None, *, quiet: bo
     if run.returncode not in (0, 1):
         raise RuntimeError(f"mutmut run exited with status {run.returncode}")
     report = collect(project, seconds, equivalents, quiet=quiet)
+    if not report.mutants:
+        raise RuntimeError(f"mutmut produced no mutants of {title_of(project)} (mutmut run exited with status "
+                           f"{run.returncode}; its output is above)")
     write(report, project.root)
     append_history(project, {
         "kind": "mutation", **{k: report.info[k] for k in ("generated_at", "commit", "glitchless")},

@@ -17,12 +17,14 @@ from typing import Any
 def main(argv: list[str]) -> int:
     settings: dict[str, Any] = json.loads(argv[0])
     import mutmut.configuration
-    from mutmut.__main__ import cli
 
     def reader() -> Callable[[str, Any], Any]:
         return lambda key, default: settings.get(key, default)
 
-    mutmut.configuration._config_reader = reader  # mutmut's one place that reads its settings
+    # mutmut's one place that reads its settings; set before mutmut.__main__ reads them on import.
+    mutmut.configuration._config_reader = reader
+    from mutmut.__main__ import cli
+
     sys.argv = ["mutmut", *argv[1:]]
     cli(args=argv[1:], prog_name="mutmut")  # click: ends the process with mutmut's own status
     return 0
