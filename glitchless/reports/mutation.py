@@ -85,8 +85,8 @@ class MutationReport:
             "killed_percent": round(self.killed_percent, 2),
             "detected_percent": round(self.detected_percent, 2),
             "seconds": round(self.seconds, 1),
-            "survivors": [asdict(m) for m in self.survivors],
-            "equivalents": [asdict(m) for m in self.equivalents],
+            "survivors": [{**asdict(m), "function": function_of(m.name)} for m in self.survivors],
+            "equivalents": [{**asdict(m), "function": function_of(m.name)} for m in self.equivalents],
             "title": self.title,
             **self.info,
         }

@@ -151,6 +151,15 @@ def age_label(data: dict[str, Any], path: Path, now: datetime, commit: str) -> s
     return text
 
 
+def when(iso: object) -> str:
+    """`2026-12-01T02:33:58+00:00` -> `2026-12-01 02:33 UTC`; anything else as it is."""
+    try:
+        t = datetime.fromisoformat(str(iso)).astimezone(timezone.utc)
+    except ValueError:
+        return str(iso)
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def ago(seconds: float) -> str:
     if seconds < 90:
         return "just now"
@@ -312,6 +321,7 @@ def _template() -> Any:
 
     env = Environment(loader=PackageLoader("glitchless.reports", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = when
     return env.get_template("report.html.j2")
 
 
