@@ -233,18 +233,22 @@ def report_interruption(exc: Interrupted | KeyboardInterrupt, prog: str = "glitc
 # -- files -------------------------------------------------------------------------------
 
 
-def write_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+def write_atomic(
+    path: str | Path, text: str, *, encoding: str = "utf-8", what: str = "", make_parents: bool = True
+) -> Path:
     """Write `text` to `path` whole or not at all (a temporary file in the same directory, then a rename).
 
-    Missing parent directories are created. An OSError (no permission, a read-only directory,
-    a full disk) becomes a one-line `UsageError` naming the path.
+    Missing parent directories are created unless `make_parents` is false. An OSError (no permission, a read-only directory,
+    a full disk) becomes a one-line `UsageError` naming the path (and `what` it is, e.g. "trace").
     """
     target = Path(path)
+    name = f"{what} {str(target)!r}" if what else repr(str(target))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if make_parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {name}: {exc.strerror or exc}") from None
     try:
         umask = os.umask(0)  # mkstemp makes the file private: give it the mode a plain open() would
         os.umask(umask)
@@ -258,7 +262,7 @@ def write_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Pat
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write {name}: {exc.strerror or exc}") from None
         raise
     return target
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import glitchless
-from glitchless.cli import UsageError
+from glitchless.cli_support import UsageError, progress, validate_count, validate_seed, write_atomic
 from glitchless.fakes import TraceEvent, dumps
 from glitchless.kernel.introspect import Graph, kernel_graph
 from glitchless.scenarios.framework import (
@@ -29,10 +29,20 @@ from glitchless.scenarios.framework import (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("list", help="list the scenarios")
+    p = sub.add_parser(
+        "list",
+        help="list the scenarios",
+        description="List every scenario, built-in and from installed packages, one line each. "
+        "A name two packages both define is reported on stderr (exit 1) and left out.",
+    )
     p.set_defaults(run=cmd_list)
 
-    p = sub.add_parser("run", help="run a scenario (or --all) and show its timeline and checks")
+    p = sub.add_parser(
+        "run",
+        help="run a scenario (or --all) and show its timeline and checks",
+        description="Run one scenario in virtual time and print its timeline and a verdict per check "
+        "(exit 0 only if all pass), or every scenario with --all followed by a table of verdicts.",
+    )
     p.add_argument("name", nargs="?", help="scenario name (see `glitchless list`)")
     p.add_argument("--all", action="store_true", help="run every scenario and print a table of verdicts")
     p.add_argument("--seed", default="0", help="scheduling seed, a non-negative integer (default 0)")
@@ -40,33 +50,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--trace", metavar="FILE", help="write the JSON-lines trace to FILE")
     p.set_defaults(run=cmd_run)
 
-    p = sub.add_parser("explore", help="run a scenario under many seeds and report the failing ones")
-    p.add_argument("name")
-    p.add_argument("--seeds", required=True, help="how many seeds to run")
-    p.add_argument("--start", default="0", help="first seed (default 0)")
+    p = sub.add_parser(
+        "explore",
+        help="run a scenario under many seeds and report the failing ones",
+        description="Run a scenario under N consecutive scheduling seeds; print every failing seed with "
+        "the command that replays it (exit 1 if any fails). A progress bar with the ETA shows on a terminal.",
+    )
+    p.add_argument("name", help="scenario name (see `glitchless list`)")
+    p.add_argument("--seeds", required=True, metavar="N", help="how many seeds to run, a positive integer")
+    p.add_argument("--start", default="0", metavar="S", help="first seed (default 0)")
     p.set_defaults(run=cmd_explore)
 
-    p = sub.add_parser("replay", help="re-run a written trace and confirm it is reproduced byte for byte")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "replay",
+        help="re-run a written trace and confirm it is reproduced byte for byte",
+        description="Read a trace written by `glitchless run NAME --trace FILE`, run its scenario and seed "
+        "again and compare; a difference is reported with its line and column (exit 1).",
+    )
+    p.add_argument("file", help="a trace file written by `run --trace`")
     p.set_defaults(run=cmd_replay)
 
-    p = sub.add_parser("graph", help="print the reactive graph of a scenario's kernel(s) as Graphviz DOT")
-    p.add_argument("name")
+    p = sub.add_parser(
+        "graph",
+        help="print the reactive graph of a scenario's kernel(s) as Graphviz DOT",
+        description="Run a scenario and print its kernels' reactive graphs (signals, computeds, effects, "
+        "grouped by component) as Graphviz DOT: `glitchless graph NAME | dot -Tsvg > graph.svg`.",
+    )
+    p.add_argument("name", help="scenario name (see `glitchless list`)")
     p.add_argument("--seed", default="0", help="scheduling seed (default 0)")
     p.set_defaults(run=cmd_graph)
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def parse_int(text: str, what: str, *, minimum: int = 0) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise UsageError(f"{what} must be an integer, got {text!r}") from None
-    if value < minimum:
-        raise UsageError(f"{what} must be {'non-negative' if minimum == 0 else f'at least {minimum}'}, got {value}")
-    return value
 
 
 def known_scenario(name: str) -> str:
@@ -145,11 +160,7 @@ def print_timeline(result: ScenarioResult) -> None:
 
 
 def write_trace(path: str, result: ScenarioResult) -> None:
-    try:
-        with open(path, "w", encoding="ascii", newline="\n") as fp:
-            fp.write(trace_text(result))
-    except OSError as exc:
-        raise UsageError(f"cannot write trace {path!r}: {exc.strerror or exc}") from None
+    write_atomic(path, trace_text(result), encoding="ascii", what="trace", make_parents=False)
 
 
 # -- commands --------------------------------------------------------------------------
@@ -164,16 +175,26 @@ def ordered_scenarios() -> list[Scenario]:
         raise UsageError(str(exc)) from None
 
 
+def report_clashes() -> bool:
+    """Print one error line per scenario name two packages both define; whether there was any."""
+    from glitchless.scenarios import clashes
+
+    found = clashes()
+    for message in found:
+        print(f"glitchless: error: {message}", file=sys.stderr)
+    return bool(found)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     scenarios = ordered_scenarios()
     width = max((len(sc.name) for sc in scenarios), default=0)
     for sc in scenarios:
         print(f"{sc.name:<{width}}  {sc.description}")
-    return 0
+    return 1 if report_clashes() else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    seed = parse_int(args.seed, "--seed")
+    seed = validate_seed(args.seed)
     if args.all:
         if args.name is not None:
             raise UsageError("give a scenario name or --all, not both")
@@ -195,23 +216,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 def run_all(seed: int, *, as_json: bool) -> int:
     rows: list[tuple[str, str, str, str]] = []
     results: list[ScenarioResult] = []
-    for name in [sc.name for sc in ordered_scenarios()]:
-        started = time.perf_counter()
-        result = run_scenario(name, seed)
-        wall_ms = (time.perf_counter() - started) * 1000
-        results.append(result)
-        passed = sum(c.passed for c in result.checks)
-        rows.append((name, f"{passed}/{len(result.checks)}", "PASS" if result.passed else "FAIL", f"{wall_ms:.0f}"))
-        if not as_json:
-            print_timeline(result)
-            print()
+    names = [sc.name for sc in ordered_scenarios()]
+    with progress("running", total=len(names), unit="scenarios", quiet=as_json) as bar:
+        for name in names:
+            started = time.perf_counter()
+            result = run_scenario(name, seed)
+            wall_ms = (time.perf_counter() - started) * 1000
+            results.append(result)
+            passed = sum(c.passed for c in result.checks)
+            rows.append((name, f"{passed}/{len(result.checks)}", "PASS" if result.passed else "FAIL", f"{wall_ms:.0f}"))
+            if not as_json:
+                print_timeline(result)
+                print()
+            bar.advance()
     table = format_table(("scenario", "checks", "verdict", "wall ms"), rows)
     if as_json:
         print(json.dumps([r.to_json() for r in results], indent=2))
         print(table, file=sys.stderr)
     else:
         print(table)
-    return 0 if results and all(r.passed for r in results) else 1
+    clashed = report_clashes()
+    return 0 if results and all(r.passed for r in results) and not clashed else 1
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -226,27 +251,20 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def cmd_explore(args: argparse.Namespace) -> int:
     name = known_scenario(args.name)
-    count = parse_int(args.seeds, "--seeds", minimum=1)
-    start = parse_int(args.start, "--start")
-    progress = sys.stderr.isatty()
+    count = validate_count(args.seeds, "--seeds")
+    start = validate_seed(args.start, "--start")
     failing: list[int] = []
     started = time.perf_counter()
-    for i, seed in enumerate(range(start, start + count)):
-        result = run_scenario(name, seed)
-        if not result.passed:
-            failing.append(seed)
-            bad = [c for c in result.checks if not c.passed]
-            first = f"{bad[0].name}: {bad[0].detail}" if bad else "no checks ran"
-            if progress:
-                print("\r\033[K", end="", file=sys.stderr)
-            print(f"seed {seed}: FAIL -- {first}")
-            print(f"  replay: glitchless run {name} --seed {seed}")
-        if progress:
-            done = i + 1
-            bar = "#" * (30 * done // count)
-            print(f"\r[{bar:<30}] {done}/{count} seeds, {len(failing)} failing", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
+    with progress(f"exploring {name}", total=count, unit="seeds") as bar:
+        for seed in range(start, start + count):
+            result = run_scenario(name, seed)
+            if not result.passed:
+                failing.append(seed)
+                bad = [c for c in result.checks if not c.passed]
+                first = f"{bad[0].name}: {bad[0].detail}" if bad else "no checks ran"
+                print(f"seed {seed}: FAIL -- {first}")
+                print(f"  replay: glitchless run {name} --seed {seed}")
+            bar.advance()
     elapsed = time.perf_counter() - started
     print(f"{name}: {count} seeds from {start}, {len(failing)} failing")
     print(f"explored in {elapsed:.2f} s", file=sys.stderr)
@@ -320,7 +338,7 @@ def _clip(line: str, around: int = 0, width: int = 60) -> str:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    seed = parse_int(args.seed, "--seed")
+    seed = validate_seed(args.seed)
     keep: list[Script] = []
     result = run(args.name, seed, keep)
     graphs = [kernel_graph(k) for k in keep[0].kernels] if keep else []

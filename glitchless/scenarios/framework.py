@@ -70,29 +70,70 @@ class UnknownScenarioError(LookupError):
     pass
 
 
+class ScenarioClashError(UnknownScenarioError):
+    """Two packages registered scenarios of the same name: neither runs until one is renamed."""
+
+
 SCENARIOS: dict[str, Scenario] = {}
+# Names registered by two different functions, with every contender; such a name is left out of
+# `list` and `run --all` and refused by `run`, so one package's mistake does not stop the others.
+CLASHES: dict[str, list[Scenario]] = {}
+
+
+def _same_function(a: ScenarioBody, b: ScenarioBody) -> bool:
+    """The same scenario seen twice (its module imported again), not two scenarios sharing a name."""
+    return all(getattr(a, attr, None) == getattr(b, attr, None) for attr in ("__module__", "__qualname__"))
 
 
 def scenario(name: str, description: str) -> Callable[[ScenarioBody], ScenarioBody]:
-    """Register `body` as the scenario `name` (listed by `glitchless list`)."""
+    """Register `body` as the scenario `name` (listed by `glitchless list`).
+
+    Names are global across every installed package: prefix yours with your package's name
+    (`myteam-checkout`). A second function registering a taken name is recorded as a clash,
+    reported by `list`, `run` and `run --all`, which keep working for every other scenario.
+    """
 
     def register(body: ScenarioBody) -> ScenarioBody:
-        if name in SCENARIOS:
-            raise ValueError(f"scenario {name!r} is registered twice")
-        SCENARIOS[name] = Scenario(name, description, body)
+        entry = Scenario(name, description, body)
+        existing = SCENARIOS.get(name)
+        if existing is None or _same_function(existing.body, body):
+            SCENARIOS[name] = entry
+        else:
+            contenders = CLASHES.setdefault(name, [existing])
+            if not any(_same_function(c.body, body) for c in contenders):
+                contenders.append(entry)
         return body
 
     return register
+
+
+def scenario_package(sc: Scenario) -> str:
+    """The installed distribution that defines `sc` (its top-level module when none is known)."""
+    from importlib.metadata import packages_distributions
+
+    module = str(getattr(sc.body, "__module__", "?"))
+    top = module.split(".")[0]
+    dists = packages_distributions().get(top, [])
+    package = dists[0] if dists else top
+    return f"{package} ({module})"
+
+
+def clash_message(name: str) -> str:
+    where = " and ".join(scenario_package(sc) for sc in CLASHES[name])
+    return (f"scenario {name!r} is defined by both {where}; rename one of them "
+            "(prefix scenario names with your package's name)")
 
 
 def get_scenario(name: str) -> Scenario:
     from glitchless.scenarios import load_all
 
     load_all()
+    if name in CLASHES:
+        raise ScenarioClashError(clash_message(name))
     try:
         return SCENARIOS[name]
     except KeyError:
-        known = ", ".join(sorted(SCENARIOS))
+        known = ", ".join(sorted(n for n in SCENARIOS if n not in CLASHES))
         raise UnknownScenarioError(f"unknown scenario {name!r}; known scenarios: {known}") from None
 
 

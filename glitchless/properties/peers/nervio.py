@@ -12,12 +12,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from glitchless.properties.targets import TargetUnavailable
+from glitchless.properties.peers import PeerNotInstalled
 
 try:
     import nervio as _nv
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise TargetUnavailable("nervio is not installed (pip install nervio)") from exc
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    raise PeerNotInstalled("nervio is not installed (pip install nervio)", module="nervio") from exc
 
 R = TypeVar("R")
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from glitchless.properties.targets import TargetUnavailable
+from glitchless.properties.peers import PeerNotInstalled
 
 try:
     import reaktiv as _rk
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise TargetUnavailable("reaktiv is not installed (pip install reaktiv)") from exc
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    raise PeerNotInstalled("reaktiv is not installed (pip install reaktiv)", module="reaktiv") from exc
 
 R = TypeVar("R")
 

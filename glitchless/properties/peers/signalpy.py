@@ -14,12 +14,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from glitchless.properties.targets import TargetUnavailable
+from glitchless.properties.peers import PeerNotInstalled
 
 try:
     from signalpy.kernel import reactive as _sp
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise TargetUnavailable("signalpy-kernel is not installed (pip install signalpy-kernel==0.4.0)") from exc
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+    raise PeerNotInstalled("signalpy-kernel is not installed (pip install signalpy-kernel==0.4.0)", module="signalpy.kernel") from exc
 
 R = TypeVar("R")
 
