@@ -219,3 +219,14 @@ def test_equivalents_show_their_reason_and_survivors_their_diff() -> None:
     page = report_mod.to_html(_inputs(mutation=mutation))
     assert "Mutation testing: shop (shop)" in page and "+x = 2" in page and "total (survived)" in page
     assert "ids need only be distinct" in page
+
+
+def test_nested_recorders_each_count_only_their_own_packages() -> None:
+    with GraphRecorder(lambda module: module.startswith("glitchless")) as outer:
+        with GraphRecorder(lambda module: module == __name__) as inner:
+            kernel = Kernel()
+            kernel.instantiate(Till)
+            kernel.boot()
+            kernel.invoke("till.ring", {"n": 2})
+    assert inner.covered["operations"] == {"till.ring"}
+    assert not any(name.startswith("till.") for names in outer.created.values() for name in names)

@@ -130,12 +130,15 @@ def run_coverage(project: Project, extra_pytest_args: list[str] | None = None, *
     showing = shows_progress(quiet)  # then pytest's own output goes to the log, not under the bar
     try:
         with progress("coverage: running the tests", total=None, unit="tests", quiet=quiet) as bar:
+            command = pytest_command(project, scratch, extra_pytest_args or [])
             with log.open("w") as log_fp:
-                child = subprocess.Popen(
-                    pytest_command(project, scratch, extra_pytest_args or []), cwd=project.root, env=env,
-                    stdout=log_fp if showing else None, stderr=subprocess.STDOUT if showing else None,
-                )
+                # pytest's output names the scratch directory; say where its files end up instead.
+                child = subprocess.Popen(command, cwd=project.root, env=env, stdout=log_fp if showing else subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True)
                 try:
+                    if child.stdout is not None:  # no bar: pytest's output as it comes
+                        for line in child.stdout:
+                            print(line.replace(str(scratch), str(Path("reports") / "coverage")), end="", flush=True)
                     while True:
                         try:
                             status = child.wait(timeout=0.25)  # polls the child's progress for the bar
@@ -147,7 +150,7 @@ def run_coverage(project: Project, extra_pytest_args: list[str] | None = None, *
                     raise
             _show_progress(progress_file, bar)
         if showing:
-            _print_tail(log)
+            _print_tail(log, scratch)
         json_path = scratch / "coverage.json"
         if not json_path.exists():
             return CoverageRun(status or 1, None, None, [])
@@ -185,9 +188,9 @@ def _show_progress(path: Path, bar: Any) -> None:
         bar.advance(done - bar.done)
 
 
-def _print_tail(log: Path) -> None:
+def _print_tail(log: Path, scratch: Path) -> None:
     """pytest's own summary (failures and the closing line) after the bar has gone."""
-    text = log.read_text(errors="replace").splitlines()
+    text = log.read_text(errors="replace").replace(str(scratch), str(Path("reports") / "coverage")).splitlines()
     start = next((i for i, ln in enumerate(text) if ln.startswith(("=", "FAILED", "ERROR"))), max(len(text) - 3, 0))
     print("\n".join(ln for ln in text[start:] if not ln.startswith(("-" * 10, "Name ", "TOTAL"))))
 

@@ -34,7 +34,15 @@ KINDS = ("operations", "subscriptions", "effects", "computeds")
 _META = "__glitchless_component__"
 
 
+def _unwrap(fn: Any) -> Any:
+    """The member itself, under another recorder's wrapper (recorders can nest)."""
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
 def _module_of(fn: Any) -> str:
+    fn = _unwrap(fn)
     target = getattr(fn, "func", fn)  # functools.partial
     owner = getattr(target, "__self__", None)
     if owner is not None and not isinstance(owner, type):
@@ -44,6 +52,7 @@ def _module_of(fn: Any) -> str:
 
 def _component_of(fn: Any) -> tuple[str, str] | None:
     """(component name, member name) for a component's bound method or per-instance computed."""
+    fn = _unwrap(fn)
     target = getattr(fn, "func", fn)
     obj = getattr(target, "__self__", None)
     if obj is None and isinstance(fn, functools.partial) and fn.args:
@@ -74,12 +83,14 @@ class GraphRecorder:
                 hits.add(name)
                 return await fn(*args, **kwargs)
 
+            run_async.__wrapped__ = fn  # type: ignore[attr-defined]
             return run_async
 
         def run(*args: Any, **kwargs: Any) -> Any:
             hits.add(name)
             return fn(*args, **kwargs)
 
+        run.__wrapped__ = fn  # type: ignore[attr-defined]
         return run
 
     def _node_name(self, fn: Any, given: str | None) -> str | None:
