@@ -259,22 +259,6 @@ def _properties_md(p: dict[str, Any] | None) -> list[str]:
 # -- html -------------------------------------------------------------------------
 
 
-def bars(items: list[tuple[str, float]], *, maximum: float, unit: str, width: int = 420) -> str:
-    """A horizontal bar chart as inline SVG."""
-    row, label_w = 22, 190
-    h = row * len(items) + 10
-    parts = [f'<svg width="{width + label_w + 70}" height="{h}" role="img" xmlns="http://www.w3.org/2000/svg">']
-    for i, (label, value) in enumerate(items):
-        y = 5 + i * row
-        w = 0 if maximum <= 0 else max(1.0, width * value / maximum)
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">{html.escape(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{width}" height="14" fill="#eef1f5"/>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="14" fill="#3b7dd8"/>')
-        parts.append(f'<text x="{label_w + width + 6}" y="{y + 14}" font-size="12">{value:.1f}{unit}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def stacked(segments: list[tuple[str, int, str]], width: int = 700) -> str:
     shown = [s for s in segments if s[1] > 0]
     total = sum(n for _, n, _ in shown) or 1
@@ -322,6 +306,7 @@ def _template() -> Any:
     env = Environment(loader=PackageLoader("glitchless.reports", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = when
+    env.filters["bar"] = lambda pct: f"background:linear-gradient(90deg,#d6e6fb {pct:.1f}%,transparent {pct:.1f}%)"
     return env.get_template("report.html.j2")
 
 
@@ -329,11 +314,6 @@ def to_html(inp: Inputs) -> str:
     from markupsafe import Markup
 
     cov = inp.coverage
-    coverage_chart = None
-    if cov is not None and len(cov["packages"]) > 1:  # one package: the table already says it all
-        coverage_chart = Markup(bars([(f"{k} lines", v["line_percent"]) for k, v in cov["packages"].items()]
-                                     + [(f"{k} branches", v["branch_percent"]) for k, v in cov["packages"].items()],
-                                     maximum=100, unit="%"))
     mutation_chart = None
     m = inp.mutation
     if m is not None and m["total"]:
@@ -357,7 +337,7 @@ def to_html(inp: Inputs) -> str:
     tests = (cov or {}).get("tests") or {}
     failing = bool(tests.get("failed") or tests.get("errors") or tests.get("exit_status"))
     return str(_template().render(
-        inp=inp, info=inp.info, ages=inp.ages, coverage_chart=coverage_chart, mutation_chart=mutation_chart,
+        inp=inp, info=inp.info, ages=inp.ages, mutation_chart=mutation_chart,
         trends=trends, history=inp.history[-12:], tests=tests, tests_failing=failing,
         properties_lines=_properties_md(inp.properties) if inp.properties is not None else [],
         checker_text=_checker_text(inp.checker) if inp.checker is not None else "",
