@@ -139,6 +139,7 @@ def run_coverage(project: Project, extra_pytest_args: list[str] | None = None, *
                     if child.stdout is not None:  # no bar: pytest's output as it comes
                         for line in child.stdout:
                             print(line.replace(str(scratch), str(Path("reports") / "coverage")), end="", flush=True)
+                            _show_progress(progress_file, bar)  # counted for "interrupted after N of M"
                     while True:
                         try:
                             status = child.wait(timeout=0.25)  # polls the child's progress for the bar
