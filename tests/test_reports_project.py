@@ -217,7 +217,8 @@ def test_equivalents_show_their_reason_and_survivors_their_diff() -> None:
                 "equivalents": [{"file": "shop/b.py", "line": 9, "status": "survived", "diff": "-a\n+b",
                                  "function": "f", "equivalent_reason": "ids need only be distinct"}]}
     page = report_mod.to_html(_inputs(mutation=mutation))
-    assert "Mutation testing: shop (shop)" in page and "+x = 2" in page and "total (survived)" in page
+    assert "Mutation testing: shop (shop)" in page and "+x = 2" in page
+    assert "total (survived): <code>x = 1 → x = 2</code>" in page
     assert "ids need only be distinct" in page
 
 

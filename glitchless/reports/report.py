@@ -151,6 +151,15 @@ def age_label(data: dict[str, Any], path: Path, now: datetime, commit: str) -> s
     return text
 
 
+def change(diff: object) -> str:
+    """A mutant's diff as one line: `before -> after`, for the survivor list."""
+    from glitchless.reports.mutation import changed_lines
+
+    before, after = changed_lines(str(diff))
+    text = f"{before} → {after or '(removed)'}".replace("\n", "; ")
+    return text if len(text) <= 110 else text[:107] + "..."
+
+
 def when(iso: object) -> str:
     """`2026-12-01T02:33:58+00:00` -> `2026-12-01 02:33 UTC`; anything else as it is."""
     try:
@@ -306,6 +315,7 @@ def _template() -> Any:
     env = Environment(loader=PackageLoader("glitchless.reports", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = when
+    env.filters["change"] = change
     env.filters["bar"] = lambda pct: f"background:linear-gradient(90deg,#d6e6fb {pct:.1f}%,transparent {pct:.1f}%)"
     return env.get_template("report.html.j2")
 
