@@ -94,3 +94,18 @@ def test_mutate_mutates_the_teams_code_and_scores_it(project: Path) -> None:
     names = run_glitchless(project, "report")
     assert names.returncode == 0
     assert "Mutation testing: teamapp (teamapp)" in (project / "reports" / "index.html").read_text()
+
+
+def test_a_failing_scenario_fails_coverage_and_the_report_shows_it(tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    scenarios = project / "teamapp" / "scenarios.py"
+    scenarios.write_text(scenarios.read_text().replace('total(), 5)', 'total(), 6)'))
+    result = run_glitchless(project, "coverage")
+    assert result.returncode == 1
+    assert ("scenario teamapp-checkout: failed checks: total: expected 6, got 5 "
+            "(replay: glitchless run teamapp-checkout)") in result.stdout
+    tests = json.loads((project / "reports" / "coverage" / "tests.json").read_text())
+    assert (tests["passed"], tests["failed"], tests["failing"]) == (3, 1, ["scenario teamapp-checkout"])
+    assert run_glitchless(project, "report").returncode == 1  # the scenario fails there too
+    page = (project / "reports" / "index.html").read_text()
+    assert "The coverage run had failing tests" in page and "scenario teamapp-checkout" in page

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,6 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_Session(config, packages), "glitchless-graph-session")
 
 
+class ScenarioFailed(AssertionError):
+    """A scenario's failed checks, reported as one line rather than pytest's own traceback."""
+
+
 class ScenarioItem(pytest.Item):
     """One registered scenario run at seed 0; it fails with the checks that failed."""
 
@@ -48,7 +52,12 @@ class ScenarioItem(pytest.Item):
         result = run_scenario(self.name.removeprefix("scenario:"), 0)
         if not result.passed:
             failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed] or ["no checks"]
-            raise AssertionError("; ".join(failed))
+            raise ScenarioFailed("; ".join(failed))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return f"{self.nodeid}: failed checks: {excinfo.value} (replay: glitchless run {self.name[9:]})"
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[str, int, str]:
         return "glitchless scenario", 0, self.name
@@ -75,7 +84,8 @@ class _Session:
         owns = _owner(self.packages)
         for sc in ordered_scenarios():
             if owns(getattr(sc.body, "__module__", "")):
-                items.append(ScenarioItem.from_parent(session, name=f"scenario:{sc.name}"))
+                items.append(ScenarioItem.from_parent(session, name=f"scenario:{sc.name}",
+                                                      nodeid=f"scenario {sc.name}"))
 
     def _progress(self, line: str) -> None:
         # `glitchless coverage` reads this file to draw its progress bar.
