@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from glitchless.cli_support import Interrupted, UsageError, report_interruption
+from glitchless.cli_support import Interrupted, UsageError, interrupt_guard, interrupt_requested, report_interruption
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with interrupt_guard():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         status: int = args.run(args)
@@ -63,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except Exception:
+        if interrupt_requested():  # something winding down after Ctrl-C failed in its place
+            return report_interruption(KeyboardInterrupt())
+        raise
+    if interrupt_requested():  # the interrupt was swallowed (say, recorded as a failed check): still one
+        return report_interruption(KeyboardInterrupt())
     return status
 
 

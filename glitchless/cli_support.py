@@ -23,24 +23,23 @@ the previous file or nothing, never half of one.
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:  # rich is imported only when a bar is drawn: the validators stay cheap to import
+    from rich.progress import Progress
 
 INTERRUPTED_STATUS = 130  # 128 + SIGINT, what shells report for a command stopped by Ctrl-C
 
@@ -153,6 +152,74 @@ def validate_choices(value: str, flag: str, known: Iterable[str]) -> list[str]:
 # -- progress and interruption -----------------------------------------------------------
 
 
+class _Sigint:
+    """Whether Ctrl-C was pressed during the current command (see `interrupt_guard`).
+
+    A KeyboardInterrupt that lands inside a finalizer (`__del__`, a weakref callback) is
+    swallowed by Python; the flag survives it, and the next `Tracker.advance` raises again,
+    so a long command always stops at the latest after the unit of work it was in.
+    """
+
+    requested = False
+
+
+def interrupt_requested() -> bool:
+    """Whether Ctrl-C was pressed during the current command."""
+    return _Sigint.requested
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    _Sigint.requested = True
+    raise KeyboardInterrupt
+
+
+def _quiet_abandoned_objects() -> None:
+    """After Ctrl-C: what the interrupt left half-done is abandoned on purpose, so the complaints
+    of its finalizers ("coroutine ... was never awaited", "Task was destroyed but it is pending!")
+    are noise. `interrupt_guard` restores the filters and the logger when the command ends."""
+    _Sigint.requested = True
+    warnings.simplefilter("ignore")
+    logging.getLogger("asyncio").disabled = True
+
+
+@contextmanager
+def interrupt_guard() -> Iterator[None]:
+    """Make Ctrl-C during a command reliable and quiet; `glitchless.cli.main` runs every command in it.
+
+    Inside: SIGINT sets a flag and raises KeyboardInterrupt (see `_Sigint`), and a
+    KeyboardInterrupt that Python could only report as "Exception ignored in ..." is dropped.
+    After an interruption, what the interrupt left half-built is collected with its
+    finalizers' complaints dropped too: they describe objects abandoned on purpose.
+    """
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler: Any = signal.signal(signal.SIGINT, _on_sigint) if on_main_thread else None
+    previous_hook = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if _Sigint.requested or isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        previous_hook(unraisable)
+
+    _Sigint.requested = False
+    sys.unraisablehook = hook
+    asyncio_log = logging.getLogger("asyncio")
+    was_disabled = asyncio_log.disabled
+    try:
+        with warnings.catch_warnings():
+            try:
+                yield
+            finally:
+                if _Sigint.requested:
+                    _quiet_abandoned_objects()
+                    gc.collect()
+    finally:
+        asyncio_log.disabled = was_disabled
+        sys.unraisablehook = previous_hook
+        if on_main_thread:
+            signal.signal(signal.SIGINT, previous_handler)
+        _Sigint.requested = False
+
+
 class Tracker:
     """Units of work done so far, shown by a progress bar when there is one."""
 
@@ -164,9 +231,12 @@ class Tracker:
         self.unit = unit
 
     def advance(self, n: int = 1) -> None:
+        """Count `n` more units done; raise KeyboardInterrupt if Ctrl-C was pressed and swallowed since."""
         self.done += n
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=self.done)
+        if _Sigint.requested:
+            raise KeyboardInterrupt
 
     def set_total(self, total: int | None, description: str | None = None) -> None:
         """Change the total (and the label), e.g. when a second phase starts or its size becomes known."""
@@ -196,6 +266,16 @@ def progress(description: str, total: int | None, *, unit: str, quiet: bool = Fa
     """
     bar: Progress | None = None
     if shows_progress(quiet):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -211,17 +291,25 @@ def progress(description: str, total: int | None, *, unit: str, quiet: bool = Fa
         )
     tracker = Tracker(bar, description, total, unit)
     try:
-        if bar is None:
-            yield tracker
-        else:
-            with bar:
-                yield tracker
+        if bar is not None:
+            bar.start()  # inside the try: Ctrl-C during the first draw still clears the bar
+        yield tracker
+    except Exception as exc:
+        if not _Sigint.requested:
+            raise
+        # Code winding down after Ctrl-C (an event loop cancelling its tasks, say) may fail in
+        # turn and raise something else in the interrupt's place: it is still the interrupt.
+        raise Interrupted(tracker.done, tracker.total, tracker.unit) from exc
     except KeyboardInterrupt:
         raise Interrupted(tracker.done, tracker.total, tracker.unit) from None
+    finally:
+        if bar is not None:
+            bar.stop()  # before the caller prints anything: the bar is gone from the terminal
 
 
 def report_interruption(exc: Interrupted | KeyboardInterrupt, prog: str = "glitchless") -> int:
     """Print the one line that says how far a command got; return the exit status for Ctrl-C."""
+    _quiet_abandoned_objects()
     text = str(exc) if isinstance(exc, Interrupted) else "interrupted"
     try:
         print(f"{prog}: {text}", file=sys.stderr, flush=True)
@@ -272,6 +360,8 @@ __all__ = [
     "Interrupted",
     "Tracker",
     "UsageError",
+    "interrupt_guard",
+    "interrupt_requested",
     "progress",
     "report_interruption",
     "shows_progress",

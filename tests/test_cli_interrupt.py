@@ -78,7 +78,7 @@ def test_ctrl_c_on_explore_of_a_million_seeds_in_a_terminal(tmp_path: Path) -> N
             proc.kill()
         os.close(primary)
     err = seen.decode("utf-8", "replace")
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (out, bytes(seen))
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert re.search(r"glitchless: interrupted after \d+ of 1000000 seeds\r?\n$", err), err[-300:]
     assert out == b""  # no summary of a run that did not finish
@@ -92,6 +92,7 @@ SLOW_SUITE = textwrap.dedent('''
 
     @scenario("zz-never-ends", "runs until interrupted")
     async def never_ends(s: Script) -> None:
+        print("never-ends started", flush=True)
         while True:
             await s.advance(1)
 
@@ -100,7 +101,8 @@ SLOW_SUITE = textwrap.dedent('''
 
 
 def test_ctrl_c_on_run_all_names_how_many_scenarios_finished(tmp_path: Path) -> None:
-    # The last scenario never ends, so the signal always lands while it runs: after the nine built-in ones.
+    # The last scenario never ends and says when it starts, so the signal always lands while it
+    # runs: after the nine built-in ones have finished.
     script = tmp_path / "slow_suite.py"
     script.write_text(SLOW_SUITE)
     proc = subprocess.Popen(
@@ -110,13 +112,13 @@ def test_ctrl_c_on_run_all_names_how_many_scenarios_finished(tmp_path: Path) -> 
     assert proc.stdout is not None
     seen = bytearray()
     try:
-        read_until(proc.stdout.fileno(), r"hot-update: \d+/\d+ checks passed", seen)
+        read_until(proc.stdout.fileno(), r"never-ends started", seen)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=PATIENCE)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (out, err)
     assert err.decode() == "glitchless: interrupted after 9 of 10 scenarios\n"
     assert b"verdict" not in bytes(seen) + out  # no table of a run that did not finish
 
@@ -148,6 +150,6 @@ def test_ctrl_c_on_explore_through_pipes(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, (out, err)
     assert re.fullmatch(rb"glitchless: interrupted after \d+ of 1000000 seeds\n", err), err
     assert b"failing" not in bytes(seen) + out

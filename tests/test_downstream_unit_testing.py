@@ -6,12 +6,12 @@ the `glitchless` pytest plugin, registered through the `pytest11` entry point.
 
 from __future__ import annotations
 
-from glitchless.fakes import DeterministicLoop, EventCollector, FakeClock, Logger
+from glitchless.fakes import DeterministicLoop, EventCollector, EventProbe, FakeClock, FakeLogger, FakeLoggerProvider
 from glitchless.kernel import Config, Kernel
-from glitchless.scenarios.unit_testing import EventProbe, FakeLoggerProvider, OrderService
+from glitchless.scenarios.unit_testing import OrderService
 
 
-def _boot(kernel: Kernel, logger: Logger, collector: EventCollector) -> tuple[OrderService, Config]:
+def _boot(kernel: Kernel, logger: FakeLogger, collector: EventCollector) -> tuple[OrderService, Config]:
     kernel.instantiate(Config, properties={"defaults": {"orders": {"tax_rate": 0.08}}})
     kernel.instantiate(FakeLoggerProvider, properties={"logger": logger})
     kernel.instantiate(EventProbe, properties={"collector": collector})
@@ -21,7 +21,7 @@ def _boot(kernel: Kernel, logger: Logger, collector: EventCollector) -> tuple[Or
 
 
 def test_widget_order_totals_at_the_boot_tax_rate(
-    sim_kernel: Kernel, fake_logger: Logger, event_collector: EventCollector
+    sim_kernel: Kernel, fake_logger: FakeLogger, event_collector: EventCollector
 ) -> None:
     _boot(sim_kernel, fake_logger, event_collector)
     order = sim_kernel.invoke("order-service.place", {"item": "Widget", "qty": 3, "price": 10})
@@ -29,7 +29,7 @@ def test_widget_order_totals_at_the_boot_tax_rate(
 
 
 def test_one_order_placed_event_is_captured(
-    sim_kernel: Kernel, fake_logger: Logger, event_collector: EventCollector
+    sim_kernel: Kernel, fake_logger: FakeLogger, event_collector: EventCollector
 ) -> None:
     _boot(sim_kernel, fake_logger, event_collector)
     order = sim_kernel.invoke("order-service.place", {"item": "Widget", "qty": 3, "price": 10})
@@ -37,7 +37,7 @@ def test_one_order_placed_event_is_captured(
     assert event_collector.of("order.placed") == [order]
 
 
-def test_revenue_counts_both_orders(sim_kernel: Kernel, fake_logger: Logger, event_collector: EventCollector) -> None:
+def test_revenue_counts_both_orders(sim_kernel: Kernel, fake_logger: FakeLogger, event_collector: EventCollector) -> None:
     service, _ = _boot(sim_kernel, fake_logger, event_collector)
     sim_kernel.invoke("order-service.place", {"item": "Widget", "qty": 3, "price": 10})
     sim_kernel.invoke("order-service.place", {"item": "Gadget", "qty": 1, "price": 100})
@@ -45,7 +45,7 @@ def test_revenue_counts_both_orders(sim_kernel: Kernel, fake_logger: Logger, eve
 
 
 def test_config_change_applies_at_once_and_is_logged_at_fake_clock_time(
-    sim_kernel: Kernel, fake_logger: Logger, event_collector: EventCollector, fake_clock: FakeClock
+    sim_kernel: Kernel, fake_logger: FakeLogger, event_collector: EventCollector, fake_clock: FakeClock
 ) -> None:
     service, config = _boot(sim_kernel, fake_logger, event_collector)
     fake_clock.advance(2)

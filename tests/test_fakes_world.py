@@ -11,7 +11,7 @@ from glitchless.fakes import (
     EventCollector,
     ExternalApi,
     FakeClock,
-    Logger,
+    FakeLogger,
     Secret,
     UnknownSecret,
     Vault,
@@ -155,12 +155,12 @@ def test_external_api_script_changes_health_at_virtual_times() -> None:
     assert results == ["0.0", "7.0", "down", "21.0"]
 
 
-# -- Logger and EventCollector ------------------------------------------------------
+# -- FakeLogger and EventCollector ------------------------------------------------------
 
 
 def test_logger_records_levels_messages_fields_and_virtual_time() -> None:
     clock = FakeClock()
-    log = Logger(clock)
+    log = FakeLogger(clock)
     log.info("Tax rate is now 0.08")
     clock.advance(3)
     log.error("payment failed", attempt=2)
@@ -169,7 +169,7 @@ def test_logger_records_levels_messages_fields_and_virtual_time() -> None:
     assert (log.records[1].t, log.records[1].fields) == (3.0, {"attempt": 2})
     log.clear()
     assert log.records == []
-    unclocked = Logger()
+    unclocked = FakeLogger()
     unclocked.warning("no clock")
     assert unclocked.records[0].t is None
 
@@ -195,7 +195,7 @@ def test_vault_rotation_drives_an_async_reconnect_over_a_simulated_month_without
     clock = FakeClock()
     vault = Vault(clock, validity=25 * HOUR)
     vault.put(KEY, "sk-initial-0000-prod-live")
-    log = Logger(clock)
+    log = FakeLogger(clock)
 
     async def main() -> tuple[int, float]:
         rt = Runtime(scheduler=asyncio.get_running_loop())

@@ -9,6 +9,8 @@ import pytest
 
 from glitchless.scenarios import SCENARIOS, run_scenario
 
+pytest_plugins = ["pytester"]
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
@@ -26,3 +28,9 @@ def test_scenario_example_registers_and_passes() -> None:
         SCENARIOS.pop("team-greeter", None)
     assert result.passed
     assert result.observations == {"said": ["hello", "hi"]}
+
+
+def test_fixture_example_passes_under_pytest(pytester: pytest.Pytester) -> None:
+    [block] = [b for b in BLOCKS if "def test_an_order_is_logged_and_published" in b]
+    pytester.makepyfile(test_readme_fixtures=block)
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)

@@ -19,7 +19,7 @@ from glitchless.fakes.world import (
     CollectedEvent,
     EventCollector,
     ExternalApi,
-    Logger,
+    FakeLogger,
     LogRecord,
     Secret,
     UnknownSecret,
@@ -27,6 +27,7 @@ from glitchless.fakes.world import (
     VaultFailure,
     VaultUnavailable,
 )
+from glitchless.fakes.components import EventProbe, FakeLoggerProvider  # after world: they plug its recorders in
 
 __all__ = [
     "ApiCall",
@@ -36,13 +37,15 @@ __all__ = [
     "CollectedEvent",
     "DeterministicLoop",
     "EventCollector",
+    "EventProbe",
     "ExternalApi",
     "FakeClock",
+    "FakeLogger",
+    "FakeLoggerProvider",
     "FifoChooser",
     "FunctionChooser",
     "Json",
     "LogRecord",
-    "Logger",
     "ReplayChooser",
     "Secret",
     "SeededChooser",
@@ -58,3 +61,13 @@ __all__ = [
     "explore",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Logger":  # the old name of FakeLogger, until it was told apart from the kernel's Logger
+        import warnings
+
+        warnings.warn("glitchless.fakes.Logger is deprecated: use glitchless.fakes.FakeLogger",
+                      DeprecationWarning, stacklevel=2)
+        return FakeLogger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,10 @@
   (`sk-rotated-0001-prod-live`, ...), scheduled rotation and an outage fault.
 * ExternalApi: a remote service whose health, latency and failures a script
   controls; latency is spent in virtual time.
-* Logger: records log lines instead of printing them.
+* FakeLogger: records log lines instead of printing them.
 * EventCollector: records published events, usable directly as a handler.
+
+`glitchless.fakes.components` plugs the last two into a component kernel.
 
 Everything is stamped with the fake clock and nothing reads the wall clock.
 """
@@ -16,6 +18,7 @@ import asyncio
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+import warnings
 from typing import Any
 
 from glitchless.fakes.clock import ClockTimer, FakeClock
@@ -258,7 +261,7 @@ class ExternalApi:
         return self.handler(op, payload)
 
 
-# -- Logger ---------------------------------------------------------------
+# -- FakeLogger -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -269,8 +272,12 @@ class LogRecord:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Logger:
-    """Records log lines, stamped with the clock's time when it has one."""
+class FakeLogger:
+    """Records log lines, stamped with the clock's time when it has one.
+
+    Not the kernel's `glitchless.kernel.Logger` component: this one stands in for
+    whatever logger the code under test is given (see `FakeLoggerProvider`).
+    """
 
     def __init__(self, clock: FakeClock | None = None, *, name: str = "") -> None:
         self.clock = clock
@@ -332,3 +339,12 @@ class EventCollector:
 
     def clear(self) -> None:
         self.events.clear()
+
+
+def __getattr__(name: str) -> Any:
+    # `Logger` was this class's name until it was told apart from the kernel's Logger component.
+    if name == "Logger":
+        warnings.warn("glitchless.fakes.Logger is deprecated: use glitchless.fakes.FakeLogger",
+                      DeprecationWarning, stacklevel=2)
+        return FakeLogger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,36 +2,17 @@
 
 `order-service` reads its tax rate from config through a `@computed`, logs each rate it
 sees from an effect, and publishes `order.placed`. The kernel around it holds only config,
-a logger provider handing out the fakes' `Logger`, and a probe feeding the fakes'
-`EventCollector`: everything the service touches is recorded and checked.
+the fakes' public `FakeLoggerProvider` handing out a `FakeLogger`, and their `EventProbe`
+feeding an `EventCollector`: everything the service touches is recorded and checked.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from glitchless.fakes import EventCollector, Json, Logger
-from glitchless.kernel import Component, Config, Context, Signal, component, computed, effect, operation, subscribe
+from glitchless.fakes import EventCollector, EventProbe, FakeLogger, FakeLoggerProvider, Json
+from glitchless.kernel import Component, Config, Signal, component, computed, effect, operation
 from glitchless.scenarios.framework import Script, scenario
-
-
-@component("fake-logger", version="1.0", provides=["ILogger"])
-class FakeLoggerProvider(Component):
-    """Hands every consumer the fakes' Logger given as the `logger` property."""
-
-    def for_consumer(self, consumer: Context) -> Logger:
-        logger: Logger = self.ctx.properties["logger"]
-        return logger
-
-
-@component("event-probe", version="1.0")
-class EventProbe(Component):
-    """Feeds every `order.*` event to the fakes' EventCollector given as the `collector` property."""
-
-    @subscribe("order.*")
-    def collect(self, topic: str, data: Any) -> None:
-        collector: EventCollector = self.ctx.properties["collector"]
-        collector(topic, data)
 
 
 @component("order-service", version="1.0", requires={"config": "IConfig", "logger": "ILogger"})
@@ -72,11 +53,11 @@ def _money(order: dict[str, Any]) -> dict[str, Json]:
 async def unit_testing(s: Script) -> None:
     s.step("minimal kernel: config (tax 0.08), fake logger, event probe, order-service")
     clock = s.trace.clock
-    logger, collector = Logger(clock, name="order-service"), EventCollector(clock)
+    logger, collector = FakeLogger(clock, name="order-service"), EventCollector(clock)
     kernel = s.kernel()
     kernel.instantiate(Config, properties={"defaults": {"orders": {"tax_rate": 0.08}}})
     kernel.instantiate(FakeLoggerProvider, properties={"logger": logger})
-    kernel.instantiate(EventProbe, properties={"collector": collector})
+    kernel.instantiate(EventProbe, properties={"collector": collector, "topics": ["order.*"]})
     kernel.instantiate(OrderService)
     kernel.boot()
     service: OrderService = kernel.instance("order-service")
