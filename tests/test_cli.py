@@ -8,8 +8,7 @@ import pytest
 
 from glitchless.cli import build_parser
 
-# Declared in glitchless/reports/cli.py, which gets its descriptions with the downstream reports work.
-NOT_YET_DESCRIBED = {"coverage", "mutate", "report"}
+NOT_YET_DESCRIBED: set[str] = set()  # coverage, mutate and report have theirs now
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:

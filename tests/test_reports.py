@@ -9,7 +9,8 @@ import pytest
 
 from glitchless.cli import main
 from glitchless.reports import report as report_mod
-from glitchless.reports.coverage import summarise
+from glitchless.reports.coverage import below_floors, package_of, summarise
+from glitchless.reports.project import Floor
 from glitchless.reports.mutation import (
     Mutant,
     MutationReport,
@@ -37,8 +38,8 @@ def test_coverage_is_grouped_per_package_with_percentages() -> None:
     }
     summary = summarise(data)
     assert set(summary.packages) == {"glitchless.kernel", "glitchless"}
-    assert summary.kernel.line_percent == pytest.approx(98.0)
-    assert summary.kernel.branch_percent == pytest.approx(96.0)
+    assert summary.packages["glitchless.kernel"].line_percent == pytest.approx(98.0)
+    assert summary.packages["glitchless.kernel"].branch_percent == pytest.approx(96.0)
     assert summary.packages["glitchless"].line_percent == pytest.approx(50.0)
     assert summary.total.covered_lines == 201
 
@@ -92,10 +93,27 @@ def test_mutation_score_leaves_out_reviewed_equivalents() -> None:
     assert "score (killed / scored): 80.0%" in text and "dead default" in text
 
 
+def test_floors_name_the_package_that_misses_them() -> None:
+    data = {
+        "files": {"myteam/core/a.py": _file(100, 80, 10, 9), "src/myteam/b.py": _file(10, 10, 0, 0)},
+        "totals": {"num_statements": 110, "covered_lines": 90, "num_branches": 10, "covered_branches": 9},
+    }
+    summary = summarise(data)
+    assert set(summary.packages) == {"myteam.core", "myteam"}
+    floors = {"myteam.core": Floor(lines=90, branches=80), "total": Floor(lines=50), "nope": Floor(lines=1)}
+    assert below_floors(summary, floors) == [
+        "myteam.core line coverage 80.0% < 90%",
+        "[tool.glitchless] floors.nope: no such measured package (measured: total, myteam, myteam.core)",
+    ]
+    assert package_of("src/myteam/x.py") == "myteam"
+
+
 def test_report_writes_both_files_and_says_what_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # a project whose packages are glitchless's own, so the nine built-in scenarios are its scenarios
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n[tool.glitchless]\nsource = ["glitchless"]\n')
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "mutation.json").write_text(json.dumps({
         "total": 10, "counts": {"killed": 9, "survived": 1}, "equivalent": 0, "killed_percent": 90.0,
@@ -110,6 +128,7 @@ def test_report_writes_both_files_and_says_what_is_missing(
     assert "Scenarios: 9/9 pass" in summary and "| circuit-breaker | 15/15 | PASS |" in summary
     assert "score 90.0% killed" in summary
     assert "<svg" in page and "k.py:7" in page and "glitchless coverage" in page
+    assert "<title>demo: glitchless report</title>" in page
 
 
 def test_properties_section_renders_the_conformance_table() -> None:
@@ -125,7 +144,9 @@ def test_properties_section_renders_the_conformance_table() -> None:
     assert "- fuzz on signalpy: 200 examples (90 machine runs, seed 0), 3.0 s: FAILED (ordering/missing-cutoff-computed)" in lines
     assert "- exhaustive on glitchless: 1234 cases checked in 30.0 s: passed" in lines
     assert "| kernel | cutoff | glitch |" in lines and "| peer | FAIL | pass |" in lines
-    assert "<td class='fail'>FAIL</td>" in report_mod._md_list_to_html(lines)
+    page = report_mod.to_html(report_mod.Inputs([], {"conformance": {"peer": {"glitch": "pass", "cutoff": "FAIL"}}},
+                                                None, None))
+    assert '<td class="fail">FAIL</td>' in page and '<td class="pass">pass</td>' in page
 
 
 def test_property_runs_are_recorded_for_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

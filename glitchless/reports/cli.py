@@ -1,53 +1,82 @@
-"""Subcommands: coverage, mutate, report."""
+"""Subcommands: coverage, mutate, report. Each measures the project in the current directory."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from glitchless.cli import UsageError
+from glitchless.cli_support import UsageError, validate_count
+from glitchless.reports.project import ConfigError, Project, load
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("coverage", help="run the tests with line and branch coverage; write reports/coverage/")
-    p.add_argument("--kernel-lines", type=float, default=98.0, metavar="PCT", help="minimum kernel line coverage")
-    p.add_argument("--kernel-branches", type=float, default=95.0, metavar="PCT", help="minimum kernel branch coverage")
+    p = sub.add_parser(
+        "coverage",
+        help="this project's tests and scenarios with line, branch and reactive-graph coverage; write reports/",
+        description="Run the current project's tests and registered scenarios under pytest-cov, measuring the "
+        "packages [tool.glitchless] source names; record which operations, subscriptions, effects and computeds "
+        "ran. Writes reports/coverage/ and reports/graph-coverage.json; fails below the configured floors.",
+    )
     p.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
     p.set_defaults(run=_coverage)
 
-    p = sub.add_parser("report", help="gather scenarios, properties, coverage and mutation into reports/index.html and summary.md")
+    p = sub.add_parser(
+        "report",
+        help="gather this project's scenarios, coverage and mutation results into reports/index.html and summary.md",
+        description="Run the current project's scenarios and gather them with the latest coverage, graph coverage, "
+        "property and mutation results into reports/index.html and reports/summary.md.",
+    )
     p.set_defaults(run=_report)
 
-    p = sub.add_parser("mutate", help="mutation-test the kernel with mutmut; write reports/mutation.json and .md")
-    p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: CPU count)")
+    p = sub.add_parser(
+        "mutate",
+        help="mutation-test this project's packages with mutmut; write reports/mutation.json and .md",
+        description="Mutation-test the packages [tool.glitchless] source names (or [tool.mutmut]) with mutmut "
+        "against the project's tests; write reports/mutation.json and reports/mutation.md.",
+    )
+    p.add_argument("--max-children", default=None, metavar="N", help="parallel mutant runs (default: CPU count)")
     p.set_defaults(run=_mutate)
+
+
+def _project() -> Project:
+    try:
+        return load()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _coverage(args: argparse.Namespace) -> int:
     from glitchless.reports.coverage import format_summary, run_coverage
+    from glitchless.reports.graph import summary_line
 
-    status, summary = run_coverage(args.pytest_args)
-    if summary is None:
+    project = _project()
+    run = run_coverage(project, args.pytest_args)
+    if run.summary is None:
         print("glitchless: error: the test run wrote no coverage data")
-        return status or 1
-    print(format_summary(summary))
-    print("HTML: reports/coverage/html/index.html  XML: reports/coverage/coverage.xml  JSON: reports/coverage/coverage.json")
-    kernel = summary.kernel
-    short = []
-    if kernel.line_percent < args.kernel_lines:
-        short.append(f"kernel line coverage {kernel.line_percent:.1f}% < {args.kernel_lines}%")
-    if kernel.branch_percent < args.kernel_branches:
-        short.append(f"kernel branch coverage {kernel.branch_percent:.1f}% < {args.kernel_branches}%")
-    for s in short:
+        return run.status or 1
+    print(format_summary(run.summary))
+    if run.graph is not None:
+        print(summary_line(run.graph))
+        missed = run.graph.get("operations", {}).get("missed", [])
+        if missed:
+            print(f"operations never invoked: {', '.join(missed)}")
+    print("wrote reports/coverage/ (html/index.html, coverage.xml, coverage.json, summary.json) "
+          "and reports/graph-coverage.json")
+    for s in run.below:
         print(f"FAIL: {s}")
-    return status or (1 if short else 0)
+    return run.status or (1 if run.below else 0)
 
 
 def _mutate(args: argparse.Namespace) -> int:
     from glitchless.reports.mutation import format_summary, run_mutation
 
-    if args.max_children is not None and args.max_children < 1:
-        raise UsageError(f"--max-children must be at least 1, got {args.max_children}")
-    report = run_mutation(args.max_children)
+    children = None if args.max_children is None else validate_count(args.max_children, "--max-children")
+    project = _project()
+    try:
+        report = run_mutation(project, children)
+    except (RuntimeError, ValueError) as exc:  # mutmut failed, or a malformed mutation-equivalents.toml
+        print(f"glitchless: error: {exc}", file=sys.stderr)
+        return 1
     print(format_summary(report).split("\n## ")[0])
     print("wrote reports/mutation.json and reports/mutation.md")
     return 0
@@ -56,7 +85,8 @@ def _mutate(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from glitchless.reports.report import write_report
 
-    md, page, inp = write_report()
+    project = _project()
+    md, page, inp = write_report(project)
     missing = [name for name, data in (("properties", inp.properties), ("coverage", inp.coverage),
                                        ("mutation", inp.mutation)) if data is None]
     print(f"wrote {page} and {md}")

@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPORT_PATH = Path("reports/mutation.json")
+from glitchless.reports.project import Project, append_history, stamp
+
+REPORT_PATH = Path("reports/mutation.json")  # relative to the project's root
 SUMMARY_PATH = Path("reports/mutation.md")
 EQUIVALENTS_PATH = Path("mutation-equivalents.toml")
 _RESULT_LINE = re.compile(r"^\s*(\S+): (.+)$")
@@ -42,6 +44,8 @@ class MutationReport:
     mutants: list[Mutant]
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
+    title: str = "glitchless/kernel"  # what was mutated, as the summary's heading says
+    info: dict[str, Any] = field(default_factory=dict)  # the run's stamp: date, commit, versions
 
     def __post_init__(self) -> None:
         counts: dict[str, int] = {}
@@ -81,8 +85,10 @@ class MutationReport:
             "killed_percent": round(self.killed_percent, 2),
             "detected_percent": round(self.detected_percent, 2),
             "seconds": round(self.seconds, 1),
-            "survivors": [asdict(m) for m in self.survivors],
-            "equivalents": [asdict(m) for m in self.equivalents],
+            "survivors": [{**asdict(m), "function": function_of(m.name)} for m in self.survivors],
+            "equivalents": [{**asdict(m), "function": function_of(m.name)} for m in self.equivalents],
+            "title": self.title,
+            **self.info,
         }
 
 
@@ -111,10 +117,12 @@ def function_of(name: str) -> str:
     return stem[2:] if stem.startswith("x_") else stem
 
 
-def locate(name: str, diff: str) -> tuple[str, int]:
+def locate(name: str, diff: str, root: Path = Path()) -> tuple[str, int]:
     """The file and line a mutant changed: mutmut's hunks count from the function's first line."""
     module = name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[0]
     path = Path(*module.split(".")).with_suffix(".py")
+    if not (root / path).exists() and (root / "src" / path).exists():
+        path = Path("src") / path
     func = function_of(name)
     offset = 0
     for i, ln in enumerate(diff.splitlines()):
@@ -128,7 +136,7 @@ def locate(name: str, diff: str) -> tuple[str, int]:
                     break
             break
     try:
-        tree = ast.parse(path.read_text())
+        tree = ast.parse((root / path).read_text())
     except OSError:
         return str(path), 0
     parts = func.split(".")
@@ -139,54 +147,78 @@ def locate(name: str, diff: str) -> tuple[str, int]:
     return str(path), 0
 
 
-def _mutmut(*args: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).with_name("mutmut")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True)
+def _mutmut(project: Project, *args: str, capture: bool = True) -> subprocess.CompletedProcess[str]:
+    """mutmut with the project's settings (its own [tool.mutmut], else made from [tool.glitchless])."""
+    cmd = [sys.executable, "-m", "glitchless.reports.mutmut_launch", json.dumps(project.mutmut_config()), *args]
+    return subprocess.run(cmd, cwd=project.root, capture_output=capture, text=True)
 
 
-def collect(seconds: float, equivalents: list[dict[str, str]]) -> MutationReport:
-    listing = _mutmut("results", "--all", "true").stdout
+def collect(project: Project, seconds: float, equivalents: list[dict[str, str]], *, quiet: bool = False) -> MutationReport:
+    """Every mutant's status, and each survivor's diff and place (with a progress bar: one mutmut call each)."""
+    from glitchless.cli_support import progress
+
+    listing = _mutmut(project, "results", "--all", "true").stdout
     mutants: list[Mutant] = []
     for line in listing.splitlines():
         m = _RESULT_LINE.match(line)
         if m:
             mutants.append(Mutant(m.group(1), m.group(2).strip()))
-    for mutant in mutants:
-        if mutant.status not in ("survived", "no tests"):
-            continue
-        mutant.diff = _mutmut("show", mutant.name).stdout.strip()
-        mutant.file, mutant.line = locate(mutant.name, mutant.diff)
-        before, after = changed_lines(mutant.diff)
-        for e in equivalents:
-            if e["function"] == function_of(mutant.name) and e["before"].strip() == before and e["after"].strip() == after:
-                mutant.equivalent_reason = e["reason"]
-                break
-    return MutationReport(mutants, seconds)
+    open_ones = [m for m in mutants if m.status in ("survived", "no tests")]
+    with progress("mutate: collecting survivors", total=len(open_ones), unit="survivors", quiet=quiet) as bar:
+        for mutant in open_ones:
+            mutant.diff = _mutmut(project, "show", mutant.name).stdout.strip()
+            mutant.file, mutant.line = locate(mutant.name, mutant.diff, project.root)
+            before, after = changed_lines(mutant.diff)
+            for e in equivalents:
+                if e["function"] == function_of(mutant.name) and e["before"].strip() == before and e["after"].strip() == after:
+                    mutant.equivalent_reason = e["reason"]
+                    break
+            bar.advance()
+    return MutationReport(mutants, seconds, title=title_of(project), info=stamp(project))
 
 
-def run_mutation(max_children: int | None = None) -> MutationReport:
-    equivalents = load_equivalents()
+def title_of(project: Project) -> str:
+    paths = project.mutmut_config().get("source_paths") or project.source_dirs
+    return f"{project.name} ({', '.join(str(p).rstrip('/') for p in paths)})"
+
+
+def run_mutation(project: Project, max_children: int | None = None, *, quiet: bool = False) -> MutationReport:
+    """mutmut run on the project, then its results as reports/mutation.json and .md (written only at the end)."""
+    from glitchless.cli_support import progress
+
+    equivalents = load_equivalents(project.root / EQUIVALENTS_PATH)
     children = max_children or os.cpu_count() or 2
     started = time.perf_counter()  # measuring the run itself; nothing under test reads this
-    run = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(children)])
+    # mutmut draws its own running count of mutants; the block turns Ctrl-C into "interrupted".
+    with progress("mutate: mutmut run", total=None, unit="mutants", quiet=True):
+        run = _mutmut(project, "run", "--max-children", str(children), capture=False)
     seconds = time.perf_counter() - started
     if run.returncode not in (0, 1):
         raise RuntimeError(f"mutmut run exited with status {run.returncode}")
-    report = collect(seconds, equivalents)
-    write(report)
+    report = collect(project, seconds, equivalents, quiet=quiet)
+    if not report.mutants:
+        raise RuntimeError(f"mutmut produced no mutants of {title_of(project)} (mutmut run exited with status "
+                           f"{run.returncode}; its output is above)")
+    write(report, project.root)
+    append_history(project, {
+        "kind": "mutation", **{k: report.info[k] for k in ("generated_at", "commit", "glitchless")},
+        "killed_percent": round(report.killed_percent, 2), "survivors": len(report.survivors),
+        "total": len(report.mutants),
+    })
     return report
 
 
-def write(report: MutationReport) -> None:
-    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    REPORT_PATH.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    SUMMARY_PATH.write_text(format_summary(report) + "\n")
+def write(report: MutationReport, root: Path = Path()) -> None:
+    from glitchless.cli_support import write_atomic
+
+    write_atomic(root / REPORT_PATH, json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomic(root / SUMMARY_PATH, format_summary(report) + "\n")
 
 
 def format_summary(report: MutationReport) -> str:
     c = report.counts
     lines = [
-        "# Mutation testing: glitchless/kernel",
+        f"# Mutation testing: {report.title}",
         "",
         f"- mutants: {len(report.mutants)} (reviewed equivalent: {len(report.equivalents)}, scored: {report.scored})",
         f"- killed: {c.get('killed', 0)}, survived: {c.get('survived', 0)}, timed out: {c.get('timeout', 0)}, "
