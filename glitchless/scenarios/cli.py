@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("name")
     p.add_argument("--seeds", required=True, help="how many seeds to run")
     p.add_argument("--start", default="0", help="first seed (default 0)")
+    # -- scale-out (glitchless.scale.explore): --jobs, --scheduler, --json
+    from glitchless.scale.explore import add_options
+
+    add_options(p)
     p.set_defaults(run=cmd_explore)
 
     p = sub.add_parser("replay", help="re-run a written trace and confirm it is reproduced byte for byte")
@@ -225,32 +229,10 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    name = known_scenario(args.name)
-    count = parse_int(args.seeds, "--seeds", minimum=1)
-    start = parse_int(args.start, "--start")
-    progress = sys.stderr.isatty()
-    failing: list[int] = []
-    started = time.perf_counter()
-    for i, seed in enumerate(range(start, start + count)):
-        result = run_scenario(name, seed)
-        if not result.passed:
-            failing.append(seed)
-            bad = [c for c in result.checks if not c.passed]
-            first = f"{bad[0].name}: {bad[0].detail}" if bad else "no checks ran"
-            if progress:
-                print("\r\033[K", end="", file=sys.stderr)
-            print(f"seed {seed}: FAIL -- {first}")
-            print(f"  replay: glitchless run {name} --seed {seed}")
-        if progress:
-            done = i + 1
-            bar = "#" * (30 * done // count)
-            print(f"\r[{bar:<30}] {done}/{count} seeds, {len(failing)} failing", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
-    elapsed = time.perf_counter() - started
-    print(f"{name}: {count} seeds from {start}, {len(failing)} failing")
-    print(f"explored in {elapsed:.2f} s", file=sys.stderr)
-    return 1 if failing else 0
+    # Seeds run in shards on local processes or a Dask cluster: glitchless.scale.explore.
+    from glitchless.scale.explore import explore_command
+
+    return explore_command(args)
 
 
 class ReplayMismatch(Exception):

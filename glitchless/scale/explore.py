@@ -1,0 +1,181 @@
+"""`explore` scaled out: the seeds split into fixed ranges, each range one shard.
+
+The shards depend only on the seeds (never on the number of jobs), and the failing seeds are
+merged in seed order, so the output is the same with one job, N jobs or a cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from glitchless.scale import INSTALL_HINT, Progress, ScaleError, Shard, chunks, dask_available, default_jobs, run_shards
+from glitchless.scenarios.framework import Scenario, UnknownScenarioError, get_scenario, run_scenario
+
+SEEDS_PER_SHARD = 25
+"""About a quarter of a second of work per shard: small enough to balance, large enough that
+Dask's per-task overhead (milliseconds) does not matter."""
+
+
+@dataclass(frozen=True)
+class SeedFailure:
+    seed: int
+    check: str | None  # the first failing check; None when the scenario ran no checks
+    detail: str
+
+    def first(self) -> str:
+        return "no checks ran" if self.check is None else f"{self.check}: {self.detail}"
+
+
+@dataclass
+class Exploration:
+    scenario: str
+    start: int
+    cases: int  # seeds run
+    failures: list[SeedFailure] = field(default_factory=list)  # in seed order
+    workers: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "start": self.start,
+            "cases": self.cases,
+            "failures": [
+                {"seed": f.seed, "check": f.check, "detail": f.detail, "replay": replay_command(self.scenario, f.seed)}
+                for f in self.failures
+            ],
+            "workers": self.workers,
+        }
+
+
+def replay_command(name: str, seed: int) -> str:
+    return f"glitchless run {name} --seed {seed}"
+
+
+def scenario_module(sc: Scenario) -> str | None:
+    """The module a worker imports to register `sc`, if it is not a built-in or declared one."""
+    module = getattr(sc.body, "__module__", None)
+    return module if isinstance(module, str) and module != "__main__" else None
+
+
+def _scenario(name: str, module: str | None) -> Scenario:
+    try:
+        return get_scenario(name)
+    except UnknownScenarioError:
+        if module is None:
+            raise
+    importlib.import_module(module)
+    return get_scenario(name)
+
+
+def explore_shard(name: str, module: str | None, start: int, stop: int) -> list[SeedFailure]:
+    """Run seeds start..stop-1 of one scenario; the failing ones. Pure: a function of its arguments."""
+    sc = _scenario(name, module)
+    failing = []
+    for seed in range(start, stop):
+        result = run_scenario(sc.name, seed)
+        if not result.passed:
+            bad = [c for c in result.checks if not c.passed]
+            failing.append(SeedFailure(seed, bad[0].name, bad[0].detail) if bad else SeedFailure(seed, None, ""))
+    return failing
+
+
+def explore_shards(name: str, count: int, start: int = 0, *, per_shard: int = SEEDS_PER_SHARD) -> list[Shard]:
+    module = scenario_module(get_scenario(name))
+    return [
+        Shard("glitchless.scale.explore:explore_shard", (name, module, start + r.start, start + r.stop))
+        for r in chunks(count, per_shard)
+    ]
+
+
+def explore(
+    name: str,
+    count: int,
+    start: int = 0,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    per_shard: int = SEEDS_PER_SHARD,
+) -> Exploration:
+    """Run `count` seeds of scenario `name` from `start` on `jobs` processes or a cluster."""
+    run = run_shards(explore_shards(name, count, start, per_shard=per_shard),
+                     jobs=jobs, scheduler=scheduler, progress=progress)
+    return Exploration(name, start, count, [f for part in run.results for f in part], run.workers)
+
+
+# -- the command -----------------------------------------------------------------------
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """`explore`'s scale-out options (added to the parser in glitchless.scenarios.cli)."""
+    p.add_argument("--jobs", metavar="J",
+                   help="local worker processes (default: the CPU count; 1 runs here, without Dask)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see docs/scale-out.md)")
+    p.add_argument("--json", action="store_true", help="print cases, failures and workers as JSON")
+
+
+def choose_jobs(text: str | None, scheduler: str | None) -> int | None:
+    """--jobs as given; by default the CPU count, or 1 (with a note) where Dask is not installed.
+
+    An explicit --jobs above 1 or --scheduler without Dask is a usage error (raised by run_shards).
+    """
+    from glitchless.cli import UsageError
+    from glitchless.scenarios.cli import parse_int
+
+    if text is not None:
+        if scheduler is not None:
+            raise UsageError("give --jobs or --scheduler, not both")
+        return parse_int(text, "--jobs", minimum=1)
+    if scheduler is None and not dask_available():
+        if default_jobs() > 1:
+            print(f"note: running on one process; for --jobs install Dask: {INSTALL_HINT}", file=sys.stderr)
+        return 1
+    return None
+
+
+def tty_bar(what: str) -> Progress | None:
+    """A one-line progress bar on stderr when it is a terminal (stdout stays the same)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        bar = "#" * (30 * done // total)
+        end = "\n" if done == total else ""
+        print(f"\r[{bar:<30}] {done}/{total} {what}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def explore_command(args: argparse.Namespace, progress: Progress | None = None) -> int:
+    """`glitchless explore NAME --seeds N [--start S] [--jobs J | --scheduler ADDR] [--json]`."""
+    from glitchless.cli import UsageError
+    from glitchless.scenarios.cli import known_scenario, parse_int
+
+    name = known_scenario(args.name)
+    count = parse_int(args.seeds, "--seeds", minimum=1)
+    start = parse_int(args.start, "--start")
+    jobs = choose_jobs(args.jobs, args.scheduler)
+    started = time.perf_counter()
+    try:
+        found = explore(name, count, start, jobs=jobs, scheduler=args.scheduler,
+                        progress=progress if progress is not None else tty_bar("shards"))
+    except (ScaleError, UnknownScenarioError) as exc:
+        raise UsageError(str(exc.args[0])) from None
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2))
+    else:
+        for f in found.failures:
+            print(f"seed {f.seed}: FAIL -- {f.first()}")
+            print(f"  replay: {replay_command(name, f.seed)}")
+        print(f"{name}: {count} seeds from {start}, {len(found.failures)} failing")
+    workers = f"{found.workers} worker{'s' if found.workers != 1 else ''}"
+    print(f"explored in {elapsed:.2f} s on {workers}", file=sys.stderr)
+    return 1 if found.failures else 0
