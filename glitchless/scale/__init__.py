@@ -16,11 +16,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 INSTALL_HINT = "pip install 'glitchless[cluster]'"
+CONNECT_TIMEOUT = "10s"
+KEY_PREFIX = "glitchless-shard"
 
 Progress = Callable[[int, int], None]
 """Called with (shards done, shards in all) after each shard finishes, in this process."""
@@ -119,7 +122,7 @@ def run_shards(
 
 def _connect(address: str) -> Any:
     try:
-        return _distributed().Client(address, timeout="10s", set_as_default=False)
+        return _distributed().Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ScaleError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
 
@@ -147,8 +150,10 @@ def _run_local(n: int, shards: Sequence[Shard], progress: Progress | None) -> Sh
 def _run_on(client: Any, shards: Sequence[Shard], progress: Progress | None, *, cluster: Any) -> ShardRun:
     futures: list[Any] = []
     try:
-        # pure=False: every shard gets its own key, even if two shards have equal arguments.
-        futures = [client.submit(_on_worker, s.fn, s.args, pure=False) for s in shards]
+        # A key of its own for every shard of every run (equal shards of two runs are not merged),
+        # readable on the dashboard: glitchless-shard-<index>-<run>.
+        run = uuid.uuid4().hex[:12]
+        futures = [client.submit(_on_worker, s.fn, s.args, key=f"{KEY_PREFIX}-{i}-{run}") for i, s in enumerate(shards)]
         done = 0
         for future in _distributed().as_completed(futures, loop=client.loop):
             future.result()  # raises the shard's exception here, before the others finish
@@ -181,6 +186,8 @@ def chunks(count: int, size: int) -> list[range]:
 
 
 __all__ = [
+    "CONNECT_TIMEOUT",
+    "KEY_PREFIX",
     "INSTALL_HINT",
     "Progress",
     "ScaleError",
