@@ -56,3 +56,9 @@ def no_cutoff_runtime() -> Runtime:
     """A target ("scale_helpers:no_cutoff_runtime") with a planted bug: no equality cut-off."""
     runtime: Runtime = _no_cutoff_kernel().Runtime()
     return runtime
+
+
+def square_sum_noting_start(directory: str, index: int, lo: int, hi: int) -> int:
+    """square_sum, leaving a file named after the shard when it starts (to count what ran)."""
+    (Path(directory) / str(index)).touch()
+    return square_sum(lo, hi)
