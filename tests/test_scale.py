@@ -87,6 +87,12 @@ def test_a_single_shard_runs_here_whatever_the_jobs(monkeypatch: pytest.MonkeyPa
     assert run_shards(squares(3, 10), jobs=8).results == [5]
 
 
+def test_by_default_a_one_cpu_machine_runs_the_shards_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scale, "default_jobs", lambda: 1)
+    monkeypatch.setattr(scale, "dask_available", lambda: False)
+    assert run_shards(squares(10, 3)).results == [5, 50, 149, 81]
+
+
 def test_more_jobs_without_dask_is_an_error_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scale, "dask_available", lambda: False)
     with pytest.raises(ScaleError, match=r"pip install 'glitchless\[cluster\]'"):

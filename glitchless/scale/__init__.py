@@ -106,6 +106,7 @@ def run_shards(
     """
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    jobs = jobs or default_jobs()
     if in_process(jobs, scheduler, len(shards)):
         results = []
         for done, shard in enumerate(shards, 1):
@@ -117,7 +118,7 @@ def run_shards(
         raise ScaleError(f"running on more than one process needs Dask: {INSTALL_HINT} (or use --jobs 1)")
     if scheduler is not None:
         return _run_on(_connect(scheduler), shards, progress, cluster=None)
-    return _run_local(min(jobs or default_jobs(), len(shards)), shards, progress)
+    return _run_local(min(jobs, len(shards)), shards, progress)
 
 
 def _connect(address: str) -> Any:
