@@ -163,8 +163,8 @@ def test_explore_by_default_without_dask_runs_here_with_a_note(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scale, "dask_available", lambda: False)
-    monkeypatch.setattr("glitchless.scale.explore.dask_available", lambda: False)
-    monkeypatch.setattr("glitchless.scale.explore.default_jobs", lambda: 4)
+    monkeypatch.setattr("glitchless.scale.cli.dask_available", lambda: False)
+    monkeypatch.setattr("glitchless.scale.cli.default_jobs", lambda: 4)
     status, out, err = cli(capsys, "explore", "hot-update", "--seeds", "60")
     assert (status, out) == (0, "hot-update: 60 seeds from 0, 0 failing\n")
     assert "note: running on one process" in err and "glitchless[cluster]" in err

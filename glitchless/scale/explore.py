@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from glitchless.scale import INSTALL_HINT, Progress, ScaleError, Shard, chunks, dask_available, default_jobs, run_shards
+from glitchless.scale import Progress, Shard, chunks, run_shards
+from glitchless.scale.cli import add_scale_options, choose_jobs, tty_bar, usage_errors
 from glitchless.scenarios.framework import Scenario, UnknownScenarioError, get_scenario, run_scenario
 
 SEEDS_PER_SHARD = 25
@@ -114,43 +115,8 @@ def explore(
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """`explore`'s scale-out options (added to the parser in glitchless.scenarios.cli)."""
-    p.add_argument("--jobs", metavar="J",
-                   help="local worker processes (default: the CPU count; 1 runs here, without Dask)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (see docs/scale-out.md)")
+    add_scale_options(p)
     p.add_argument("--json", action="store_true", help="print cases, failures and workers as JSON")
-
-
-def choose_jobs(text: str | None, scheduler: str | None) -> int | None:
-    """--jobs as given; by default the CPU count, or 1 (with a note) where Dask is not installed.
-
-    An explicit --jobs above 1 or --scheduler without Dask is a usage error (raised by run_shards).
-    """
-    from glitchless.cli import UsageError
-    from glitchless.scenarios.cli import parse_int
-
-    if text is not None:
-        if scheduler is not None:
-            raise UsageError("give --jobs or --scheduler, not both")
-        return parse_int(text, "--jobs", minimum=1)
-    if scheduler is None and not dask_available():
-        if default_jobs() > 1:
-            print(f"note: running on one process; for --jobs install Dask: {INSTALL_HINT}", file=sys.stderr)
-        return 1
-    return None
-
-
-def tty_bar(what: str) -> Progress | None:
-    """A one-line progress bar on stderr when it is a terminal (stdout stays the same)."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        bar = "#" * (30 * done // total)
-        end = "\n" if done == total else ""
-        print(f"\r[{bar:<30}] {done}/{total} {what}", end=end, file=sys.stderr, flush=True)
-
-    return show
 
 
 def explore_command(args: argparse.Namespace, progress: Progress | None = None) -> int:
@@ -161,12 +127,13 @@ def explore_command(args: argparse.Namespace, progress: Progress | None = None) 
     name = known_scenario(args.name)
     count = parse_int(args.seeds, "--seeds", minimum=1)
     start = parse_int(args.start, "--start")
-    jobs = choose_jobs(args.jobs, args.scheduler)
+    jobs = choose_jobs(args)
     started = time.perf_counter()
     try:
-        found = explore(name, count, start, jobs=jobs, scheduler=args.scheduler,
-                        progress=progress if progress is not None else tty_bar("shards"))
-    except (ScaleError, UnknownScenarioError) as exc:
+        with usage_errors():
+            found = explore(name, count, start, jobs=jobs, scheduler=args.scheduler,
+                            progress=progress if progress is not None else tty_bar("shards"))
+    except UnknownScenarioError as exc:  # on a worker that cannot import the scenario's module
         raise UsageError(str(exc.args[0])) from None
     elapsed = time.perf_counter() - started
     if args.json:
