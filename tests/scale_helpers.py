@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -58,7 +59,18 @@ def no_cutoff_runtime() -> Runtime:
     return runtime
 
 
-def square_sum_noting_start(directory: str, index: int, lo: int, hi: int) -> int:
-    """square_sum, leaving a file named after the shard when it starts (to count what ran)."""
-    (Path(directory) / str(index)).touch()
-    return square_sum(lo, hi)
+def first_returns_others_wait(directory: str, index: int) -> int:
+    """Notes that it started; the first shard to start returns at once, every other one waits
+    for a file named `go` (which the test creates once the run was interrupted)."""
+    d = Path(directory)
+    (d / f"started-{index}").touch()
+    try:
+        os.close(os.open(d / "first", os.O_CREAT | os.O_EXCL))
+        return index
+    except FileExistsError:
+        pass
+    for _ in range(12_000):  # at most two minutes, so a broken test cannot hang a worker
+        if (d / "go").exists():
+            break
+        time.sleep(0.01)
+    return index

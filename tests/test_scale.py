@@ -330,13 +330,16 @@ def test_ctrl_c_cancels_the_shards_not_yet_finished(address: str, tmp_path: Path
     def interrupt(done: int, total: int) -> None:
         raise KeyboardInterrupt
 
-    shards = [Shard("scale_helpers:square_sum_noting_start", (str(tmp_path), i, *s.args))
-              for i, s in enumerate(squares(400_000, 2000))]
+    shards = [Shard("scale_helpers:first_returns_others_wait", (str(tmp_path), i)) for i in range(80)]
     with pytest.raises(KeyboardInterrupt):
         run_shards(shards, scheduler=address, progress=interrupt)
-    assert shard_keys_on(address) == []  # nothing of the run is left on the cluster...
-    started = len(list(tmp_path.iterdir()))
-    assert 1 <= started < len(shards) // 2  # ...and most shards never started
+    (tmp_path / "go").touch()  # the shards running at the interrupt may finish now
+    assert shard_keys_on(address) == []  # nothing of the run is left on the cluster
+    started = len(list(tmp_path.glob("started-*")))
+    # Typically 3: the first shard, then the one each single-threaded worker was running. A
+    # worker may also run a few it had already queued when the cancellation reached it (Dask
+    # cannot recall those); the rest never start.
+    assert 1 <= started < len(shards) // 2
 
 
 @pytest.mark.cluster
