@@ -58,6 +58,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("name", help="scenario name (see `glitchless list`)")
     p.add_argument("--seeds", required=True, metavar="N", help="how many seeds to run, a positive integer")
     p.add_argument("--start", default="0", metavar="S", help="first seed (default 0)")
+    # scale-out (glitchless.scale.explore): --jobs, --scheduler, --json
+    from glitchless.scale.explore import add_options as add_explore_options
+
+    add_explore_options(p)
     p.set_defaults(run=cmd_explore)
 
     p = sub.add_parser(
@@ -249,25 +253,10 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    name = known_scenario(args.name)
-    count = validate_count(args.seeds, "--seeds")
-    start = validate_seed(args.start, "--start")
-    failing: list[int] = []
-    started = time.perf_counter()
-    with progress(f"exploring {name}", total=count, unit="seeds") as bar:
-        for seed in range(start, start + count):
-            result = run_scenario(name, seed)
-            if not result.passed:
-                failing.append(seed)
-                bad = [c for c in result.checks if not c.passed]
-                first = f"{bad[0].name}: {bad[0].detail}" if bad else "no checks ran"
-                print(f"seed {seed}: FAIL -- {first}")
-                print(f"  replay: glitchless run {name} --seed {seed}")
-            bar.advance()
-    elapsed = time.perf_counter() - started
-    print(f"{name}: {count} seeds from {start}, {len(failing)} failing")
-    print(f"explored in {elapsed:.2f} s", file=sys.stderr)
-    return 1 if failing else 0
+    # Seeds run in shards on local processes or a Dask cluster: glitchless.scale.explore.
+    from glitchless.scale.explore import explore_command
+
+    return explore_command(args)
 
 
 class ReplayMismatch(Exception):

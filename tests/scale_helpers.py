@@ -1,0 +1,76 @@
+"""Shard functions and a target for tests/test_scale.py, importable by Dask workers.
+
+The workers started by the tests import this module by name (tests/ is on their path), so
+everything a shard needs is at module level here, not inside a test.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import time
+from pathlib import Path
+from types import ModuleType
+
+from glitchless.kernel import Runtime
+from glitchless.scale.explore import SeedFailure, explore_shard
+
+import planted
+
+
+def square_sum(lo: int, hi: int) -> int:
+    """A toy shard: a little CPU work, a result that depends only on the arguments."""
+    return sum(i * i for i in range(lo, hi))
+
+
+def kill_own_worker_once(marker: str) -> None:
+    """On the first call (no marker file yet) leave the marker and kill this worker process.
+
+    The marker is written before dying, so the retry Dask schedules, on whichever worker, finds
+    it and goes on: exactly one worker dies, and deterministically.
+    """
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def square_sum_dying_once(marker: str, lo: int, hi: int) -> int:
+    kill_own_worker_once(marker)
+    return square_sum(lo, hi)
+
+
+def explore_dying_once(marker: str, name: str, module: str | None, start: int, stop: int) -> list[SeedFailure]:
+    """explore's shard, but the first execution kills its worker after doing the work."""
+    found = explore_shard(name, module, start, stop)
+    kill_own_worker_once(marker)
+    return found
+
+
+@functools.cache
+def _no_cutoff_kernel() -> ModuleType:
+    return planted.no_equality_cutoff()
+
+
+def no_cutoff_runtime() -> Runtime:
+    """A target ("scale_helpers:no_cutoff_runtime") with a planted bug: no equality cut-off."""
+    runtime: Runtime = _no_cutoff_kernel().Runtime()
+    return runtime
+
+
+def first_returns_others_wait(directory: str, index: int) -> int:
+    """Notes that it started; the first shard to start returns at once, every other one waits
+    for a file named `go` (which the test creates once the run was interrupted)."""
+    d = Path(directory)
+    (d / f"started-{index}").touch()
+    try:
+        os.close(os.open(d / "first", os.O_CREAT | os.O_EXCL))
+        return index
+    except FileExistsError:
+        pass
+    for _ in range(12_000):  # at most two minutes, so a broken test cannot hang a worker
+        if (d / "go").exists():
+            break
+        time.sleep(0.01)
+    return index
