@@ -16,6 +16,8 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
+from glitchless.kernel._mypyc import mypyc_attr
+
 if TYPE_CHECKING:
     from glitchless.kernel.async_effect import AsyncEffect, AsyncEffectFn
 
@@ -78,6 +80,7 @@ def _describe(kind: str, name: str | None) -> str:
     return f"{kind} {name!r}" if name else kind
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled, it may still be subclassed (tests do)
 class Runtime:
     """One independent reactive graph. Two runtimes never share state."""
 
