@@ -901,11 +901,12 @@ def compare(expected: Observation, got: Observation, cutoff: bool = True) -> str
     return f"nc ({'; '.join(counts)})" if counts else "ok"
 
 
-def run_workload(kernel: str, workload: str, size: str) -> dict[str, Any]:
-    """Build, evaluate and update one graph; times in seconds of CPU."""
+def run_workload(kernel: str, workload: str, size: str, k: Kernel | None = None) -> dict[str, Any]:
+    """Build, evaluate and update one graph; times in seconds of CPU. `k` overrides the named kernel."""
     w = BY_NAME[workload]
     params = w.params(size)
-    k = make_kernel(kernel)
+    if k is None:
+        k = make_kernel(kernel)
     clock = time.process_time
     result: dict[str, Any] = {}
     phase = "build"
