@@ -1066,8 +1066,21 @@ def available(kernels: Sequence[str], compiled: str | None) -> tuple[list[str], 
     return usable, notes
 
 
+def record(results: dict[str, dict[str, Cell_]], workload: str, kernel: str, out: dict[str, Any]) -> None:
+    cell = results[workload][kernel]
+    if "error" in out:
+        cell.error = out["error"]
+        return
+    cell.build.append(out["build"])
+    cell.first.append(out["first"])
+    cell.update.append(out["update"])
+    if out["verdict"] != "ok" and not cell.verdict.startswith("WRONG"):
+        cell.verdict = out["verdict"]
+
+
 def run(kernels: list[str], workloads: list[Workload], size: str, repeat: int, timeout: float,
-        compiled: str | None, log: Callable[[str], None]) -> dict[str, dict[str, Cell_]]:
+        compiled: str | None, log: Callable[[str], None],
+        save: Callable[[dict[str, Any]], None] = lambda row: None) -> dict[str, dict[str, Cell_]]:
     results = {w.name: {k: Cell_([], [], []) for k in kernels} for w in workloads}
     loaded: dict[str, str] = {}
     for r in range(repeat):
@@ -1081,19 +1094,14 @@ def run(kernels: list[str], workloads: list[Workload], size: str, repeat: int, t
                            if v.build is w.build and (results[v.name][k].error or "").startswith("timeout")]
                 if smaller:  # a bigger graph of the same shape cannot finish sooner
                     cell.error = f"skipped: timed out on {smaller[0]}"
+                    save({"workload": w.name, "kernel": k, "error": cell.error})
                     continue
                 python = compiled if k == "glitchless-c" and compiled else sys.executable
                 out = spawn(python, [k, w.name, size], timeout)
+                save({"workload": w.name, "kernel": k, **out})
                 if "loaded" in out:
                     loaded[k] = out["loaded"]
-                if "error" in out:
-                    cell.error = out["error"]
-                    continue
-                cell.build.append(out["build"])
-                cell.first.append(out["first"])
-                cell.update.append(out["update"])
-                if out["verdict"] != "ok" and not cell.verdict.startswith("WRONG"):
-                    cell.verdict = out["verdict"]
+                record(results, w.name, k, out)
     for k, name in loaded.items():
         log(f"{k} loaded glitchless.kernel.reactive from {name}")
     if "glitchless-c" in loaded and not loaded["glitchless-c"].endswith(".so"):
@@ -1229,6 +1237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds before one run counts as an error (default 240; 20 with --quick)")
     p.add_argument("--memory-nodes", type=int, default=None, help="nodes per kind for the memory figures")
+    p.add_argument("--save", metavar="FILE", default=None,
+                   help="append every run's result to FILE (JSON lines) as it completes")
+    p.add_argument("--report-from", metavar="FILE", default=None,
+                   help="print the report from a --save file (complete or not) instead of running")
     args = p.parse_args(argv)
     size = "quick" if args.quick else "full"
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
@@ -1247,13 +1259,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"unknown workload(s): {', '.join(bad)} (known: {', '.join(BY_NAME)})")
     kernels, notes = available(names, args.compiled_python)
     workloads = [BY_NAME[n] for n in wnames]
+    if args.report_from:
+        return report_from(Path(args.report_from), kernels, workloads, size)
+    save_file = Path(args.save) if args.save else None
+
+    def save(row: dict[str, Any]) -> None:
+        if save_file is not None:
+            with save_file.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     wall = time.perf_counter()
     print(f"python {sys.version.split()[0]}, size={size}, repeat={repeat}, CPU time (process_time), "
           "median; a fresh interpreter per run")
     for note in notes:
         print(f"note: {note}")
-    results = run(kernels, workloads, size, repeat, timeout, args.compiled_python, log)
+    results = run(kernels, workloads, size, repeat, timeout, args.compiled_python, log, save)
     n_mem = args.memory_nodes or (200 if args.quick else 10_000)
     memory: dict[str, dict[str, float]] = {}
     for k in kernels:
@@ -1263,10 +1284,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = spawn(python, [k, "memory", str(n_mem)], timeout)
         out.pop("loaded", None)
         memory[k] = out
+        save({"memory": k, **out})
+    print_report(results, kernels, workloads, size, memory, n_mem)
+    print(f"\nwall time {time.perf_counter() - wall:.0f}s")
+    return 0
+
+
+def report_from(path: Path, kernels: list[str], workloads: list[Workload], size: str) -> int:
+    results = {w.name: {k: Cell_([], [], []) for k in kernels} for w in workloads}
+    memory: dict[str, dict[str, float]] = {}
+    runs = 0
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        if "memory" in row:
+            memory[row.pop("memory")] = row
+        elif row["workload"] in results and row["kernel"] in kernels:
+            runs += 1
+            record(results, row["workload"], row["kernel"], row)
+    print(f"report from {path}: {runs} runs")
+    print_report(results, kernels, workloads, size, memory, 0)
+    return 0
+
+
+def print_report(results: dict[str, dict[str, Cell_]], kernels: list[str], workloads: list[Workload], size: str,
+                 memory: dict[str, dict[str, float]], n_mem: int) -> None:
     print()
     print("\n".join(report(results, kernels, workloads, size)))
     print()
-    print(f"bytes per node (tracemalloc, {n_mem} of each; computed = evaluated, one source; effect = one source)")
+    print(f"bytes per node (tracemalloc, {n_mem or 'N'} of each; computed = evaluated, one source; effect = one source)")
     for k, m in memory.items():
         if "error" in m:
             print(f"  {k:<16} error: {m['error']}")
@@ -1274,8 +1319,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {k:<16} signal {m['signal']:6.0f}  computed {m['computed']:6.0f}  effect {m['effect']:6.0f}")
     print()
     print("\n".join(goals(results, kernels, workloads, memory)))
-    print(f"\nwall time {time.perf_counter() - wall:.0f}s")
-    return 0
 
 
 if __name__ == "__main__":
