@@ -983,9 +983,29 @@ def measure_memory(kernel: str, n: int) -> dict[str, float]:
     return out
 
 
+CPU_EXCEEDED = 86
+
+
+def _watch_cpu(limit: float) -> None:
+    """Exit with CPU_EXCEEDED once the process has used `limit` seconds of CPU.
+
+    The limit is on CPU time, not wall time, so a busy machine does not turn a
+    slow run into an error. A polling thread rather than RLIMIT_CPU: an active
+    process CPU timer makes Linux sample process_time at tick (4 ms) resolution.
+    """
+
+    def watch() -> None:
+        while time.process_time() < limit:
+            time.sleep(0.5)
+        os._exit(CPU_EXCEEDED)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def worker(argv: Sequence[str]) -> int:
-    """`--worker KERNEL WORKLOAD SIZE` or `--worker KERNEL memory N`: one JSON line on stdout."""
-    kernel, what, arg = argv
+    """`--worker KERNEL WORKLOAD SIZE CPU_SECONDS` or `--worker KERNEL memory N CPU_SECONDS`: one JSON line."""
+    kernel, what, arg, cpu = argv
+    _watch_cpu(float(cpu))
     sys.setrecursionlimit(RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
     box: dict[str, Any] = {}
@@ -1014,11 +1034,15 @@ def worker(argv: Sequence[str]) -> int:
 
 
 def spawn(python: str, args: Sequence[str], timeout: float) -> dict[str, Any]:
+    """Run one worker; `timeout` is seconds of its CPU time (wall time gets a generous multiple)."""
+    cpu = max(1, math.ceil(timeout))
     try:
-        proc = subprocess.run([python, str(Path(__file__).resolve()), "--worker", *args],
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run([python, str(Path(__file__).resolve()), "--worker", *args, str(cpu)],
+                              capture_output=True, text=True, timeout=20 * cpu, check=False)
     except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {timeout:g}s"}
+        return {"error": f"timeout after {20 * cpu}s of wall time"}
+    if proc.returncode == CPU_EXCEEDED:
+        return {"error": f"timeout after {cpu}s of CPU time"}
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -1235,7 +1259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--compiled-python", metavar="PATH", default=None,
                    help="interpreter of a venv with GLITCHLESS_COMPILE=1 pip install . (adds glitchless-c)")
     p.add_argument("--timeout", type=float, default=None,
-                   help="seconds before one run counts as an error (default 240; 20 with --quick)")
+                   help="CPU seconds before one run counts as an error (default 60; 20 with --quick)")
     p.add_argument("--memory-nodes", type=int, default=None, help="nodes per kind for the memory figures")
     p.add_argument("--save", metavar="FILE", default=None,
                    help="append every run's result to FILE (JSON lines) as it completes")
@@ -1244,7 +1268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     size = "quick" if args.quick else "full"
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
-    timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 240.0)
+    timeout = args.timeout if args.timeout is not None else (20.0 if args.quick else 60.0)
     if repeat < 1:
         p.error("--repeat must be at least 1")
     if args.compiled_python and not Path(args.compiled_python).exists():
