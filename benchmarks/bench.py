@@ -137,6 +137,30 @@ class Cell:
         return not (new is old or new == old)
 
 
+class Source:
+    """The limit's signal: a value, and a write that hands over to the ideal propagation."""
+
+    __slots__ = ("hand", "value")
+
+    def __init__(self, hand: Hand, value: Any) -> None:
+        self.hand = hand
+        self.value = value
+
+    def get(self) -> Any:
+        return self.value
+
+    def set(self, v: Any) -> None:
+        old = self.value
+        if v is old or v == old:
+            return
+        self.value = v
+        hand = self.hand
+        hand.changed = True
+        if not hand.depth:
+            hand.changed = False
+            hand.propagate()
+
+
 class Hand(Kernel):
     """The limit: user functions called by hand, as often as an ideal kernel must.
 
@@ -155,20 +179,8 @@ class Hand(Kernel):
         self.changed = False
 
     def signal(self, value: Any) -> tuple[Read, Write]:
-        cell = Cell(lambda: None)
-        cell.value = value
-
-        def write(v: Any) -> None:
-            old = cell.value
-            if v is old or v == old:
-                return
-            cell.value = v
-            self.changed = True
-            if not self.depth:
-                self.changed = False
-                self.propagate()
-
-        return cell.get, write
+        source = Source(self, value)
+        return source.get, source.set
 
     def computed(self, fn: Read) -> Read:
         cell = Cell(fn)
