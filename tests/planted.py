@@ -20,7 +20,7 @@ _counter = itertools.count()
 def fresh_kernel() -> ModuleType:
     """An independent copy of glitchless.kernel.reactive (its own classes and globals)."""
     name = f"_planted_reactive_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(name, Path(real.__file__))
+    spec = importlib.util.spec_from_file_location(name, Path(real.__file__).with_name("reactive.py"))  # the source, even when the .so is loaded
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
+from glitchless.kernel._mypyc import mypyc_attr
+
 if TYPE_CHECKING:
     from glitchless.kernel.async_effect import AsyncEffect, AsyncEffectFn
 
@@ -93,6 +95,7 @@ def _raise(errors: list[Exception], message: str) -> None:
         raise ExceptionGroup(message, errors)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled, it may still be subclassed (tests do)
 class Runtime:
     """One independent reactive graph. Two runtimes never share state."""
 

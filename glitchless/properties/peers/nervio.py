@@ -90,5 +90,30 @@ class NervioRuntime:
         return result
 
 
+    # -- the benchmark's direct surface (benchmarks/bench.py) ------------------
+    # The peer's own objects and callables, so no adapter call sits on the
+    # hot path: (node, read, write) for a signal, (node, read) for a computed,
+    # a handle that keeps an effect alive, and recover() to put module-level
+    # scheduler state back to idle after a run that failed half-way.
+
+    def direct_signal(self, value: Any, /) -> tuple[Any, Callable[[], Any], Callable[[Any], None]]:
+        s = _nv.signal(value)
+        return s, s, s.set  # nervio nodes are read by calling them
+
+    def direct_computed(self, fn: Callable[[], Any], /) -> tuple[Any, Callable[[], Any]]:
+        c = _nv.computed(fn)  # held weakly by its sources: the caller keeps the node
+        return c, c
+
+    def direct_effect(self, fn: Callable[[], None], /) -> Any:
+        return _nv.effect(fn)
+
+    def recover(self) -> None:
+        scope = _nv._scope()
+        scope.observer = scope.owner = None
+        scope.batch_depth = 0
+        scope.flushing = False
+        scope.pending.clear()
+
+
 def runtime() -> NervioRuntime:
     return NervioRuntime()

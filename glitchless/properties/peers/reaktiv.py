@@ -8,6 +8,7 @@ keep every handle for the life of a run.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -86,6 +87,35 @@ class ReaktivRuntime:
     def untracked(self, fn: Callable[[], R], /) -> R:
         result: R = _rk.untracked(fn)
         return result
+
+
+    # -- the benchmark's direct surface (benchmarks/bench.py) ------------------
+    # The peer's own objects and callables, so no adapter call sits on the
+    # hot path: (node, read, write) for a signal, (node, read) for a computed,
+    # a handle that keeps an effect alive, and recover() to put module-level
+    # scheduler state back to idle after a run that failed half-way.
+    # Signals and computeds get equal=operator.eq: reaktiv's default is identity,
+    # which would recompute on every equal value and so miss the cut-off.
+
+    def direct_signal(self, value: Any, /) -> tuple[Any, Callable[[], Any], Callable[[Any], None]]:
+        s = _rk.Signal(value, equal=operator.eq)
+        return s, s.get, s.set
+
+    def direct_computed(self, fn: Callable[[], Any], /) -> tuple[Any, Callable[[], Any]]:
+        c = _rk.Computed(fn, equal=operator.eq)
+        return c, c.get
+
+    def direct_effect(self, fn: Callable[[], None], /) -> Any:
+        return _rk.Effect(fn)  # held weakly by reaktiv: the caller keeps the handle
+
+    def recover(self) -> None:
+        import reaktiv.graph
+        import reaktiv.scheduler
+
+        state = reaktiv.scheduler._get_state()
+        state.batch_depth = 0
+        state.batched_effect_head = None
+        reaktiv.graph.active_consumer.set(None)
 
 
 def runtime() -> ReaktivRuntime:

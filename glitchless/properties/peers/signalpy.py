@@ -90,5 +90,28 @@ class SignalpyRuntime:
             _sp._active_consumer.reset(token)
 
 
+    # -- the benchmark's direct surface (benchmarks/bench.py) ------------------
+    # The peer's own objects and callables, so no adapter call sits on the
+    # hot path: (node, read, write) for a signal, (node, read) for a computed,
+    # a handle that keeps an effect alive, and recover() to put module-level
+    # scheduler state back to idle after a run that failed half-way.
+
+    def direct_signal(self, value: Any, /) -> tuple[Any, Callable[[], Any], Callable[[Any], None]]:
+        s = _sp.Signal(value)
+        return s, s.get, s.set
+
+    def direct_computed(self, fn: Callable[[], Any], /) -> tuple[Any, Callable[[], Any]]:
+        c = _sp.Computed(fn)
+        return c, c.get
+
+    def direct_effect(self, fn: Callable[[], None], /) -> Any:
+        return _sp.Effect(fn)
+
+    def recover(self) -> None:
+        _sp._batch_depth = 0
+        _sp._batch_queue.clear()
+        _sp._active_consumer.set(None)
+
+
 def runtime() -> SignalpyRuntime:
     return SignalpyRuntime()
