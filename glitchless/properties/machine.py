@@ -55,7 +55,8 @@ DEFAULT_STEPS = 30
 class Options:
     """What the generator may draw. Switching parts off checks only the rest of the contract."""
 
-    errors: bool = True  # fns, effects, cleanups and equals that raise
+    errors: bool = True  # fns, effects, cleanups and equals that raise; disposing computeds still read
+    writes: bool = True  # effects that write signals
     dispose_in_runs: bool = True  # effects and cleanups that dispose nodes
     cascades: bool = True  # effects that count up to near the round bound (and past it)
     transient: bool = True  # batches that change a signal and change it back
@@ -74,7 +75,7 @@ def draw_step(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: O
     signals = [i for i, n in enumerate(specs) if isinstance(n, AddSignal)]
     readable = [i for i, n in enumerate(specs) if not isinstance(n, AddEffect)]
     disposable = [i for i, n in enumerate(specs) if isinstance(n, AddEffect)
-                  or (isinstance(n, AddComputed) and has("dispose_computed"))]
+                  or (isinstance(n, AddComputed) and has("dispose_computed") and opts.errors)]
     values = st.integers(0, s.domain - 1)
 
     def pick(pool: list[int]) -> int:
@@ -104,7 +105,7 @@ def draw_step(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: O
         if kind == "computed":
             return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), st.just("parity")), fails)
         write = None
-        if draw(st.booleans()):
+        if opts.writes and draw(st.booleans()):
             wkind = draw(st.sampled_from(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"]))
             caps = [3] if t.max_rounds is None else [3, t.max_rounds - 1, t.max_rounds, t.max_rounds + 1]
             wvalue = draw(st.sampled_from(caps)) if wkind == "count" else draw(values)
@@ -125,8 +126,9 @@ def draw_step(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: O
     if kind == "dispose":
         return Dispose(pick(disposable))
     if kind == "batch" and has("batch"):
-        return Batch(tuple(draw_inner(draw, s, opts, signals, readable, disposable, 2)
-                           for _ in range(draw(st.integers(1, 4)))))
+        batch = Batch(tuple(draw_inner(draw, s, opts, signals, readable, disposable, 2)
+                            for _ in range(draw(st.integers(1, 4)))))
+        return batch if opts.transient else _once(batch, set())
     return draw_set(draw, s, opts, signals)
 
 
@@ -153,6 +155,18 @@ def draw_inner(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: 
         back = int(back) if isinstance(back, int) and not isinstance(back, IntCopy) else 0
         return Batch((Set(one.signal, (back + 1) % s.domain), Set(one.signal, back)))
     return one
+
+
+def _once(batch: Batch, written: set[int]) -> Batch:
+    """The batch without second writes to a signal (no transient changes)."""
+    out: list[Step] = []
+    for step in batch.steps:
+        if isinstance(step, Batch):
+            out.append(_once(step, written))
+        elif not isinstance(step, Set) or step.signal not in written:
+            out.append(step)
+            written |= {step.signal} if isinstance(step, Set) else set()
+    return Batch(tuple(out))
 
 
 class PropertyFailure(AssertionError):

@@ -107,13 +107,16 @@ def leaf_keys(exc: BaseException) -> tuple[Key, ...]:
     return (error_key(exc),)
 
 
-def value_key(equals: str | None, v: Any) -> Key:
-    """A value as compared: by type and value, or by parity class for parity nodes."""
+def value_key(spec: NodeSpec, v: Any) -> Key:
+    """A value as compared: a signal's by type and value (which object a signal keeps is decided
+    at each write); a computed's by value only (S6 lets it recompute at other moments, and an
+    equal new value keeps the old object); by parity class for parity nodes."""
     if isinstance(v, BaseException):
         return error_key(v)
+    equals = None if isinstance(spec, AddEffect) else spec.equals
     if equals == "parity":
         return ("~", int(v) % 2)
-    return (type(v).__name__, v)
+    return ("=", v) if isinstance(spec, AddComputed) else (type(v).__name__, v)
 
 
 def apply(fn: str, arity: int, read: Callable[[int], Any], modulus: int) -> Any:
@@ -248,7 +251,7 @@ class Model:
         else:
             if tracked and node not in [d for d, _ in self.deps[by]]:
                 self.deps[by].append((node, v))
-            self.log(("read", by, node, value_key(_equals(spec), v)))
+            self.log(("read", by, node, value_key(spec, v)))
         if isinstance(v, BaseException):
             raise v
         return v

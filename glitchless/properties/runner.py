@@ -127,14 +127,12 @@ class Session:
 
     def read(self, by: int, node: int, how: str = "get") -> Any:
         h = self.handles[node]
-        spec = self.specs[node]
-        equals = None if isinstance(spec, AddEffect) else spec.equals
         try:
             v = h.get() if how == "get" else h.peek() if how == "peek" else self.rt.untracked(h.get)
         except Exception as exc:
-            self.log(("read", by, node, value_key(None, exc)))
+            self.log(("read", by, node, value_key(self.specs[node], exc)))
             raise
-        self.log(("read", by, node, value_key(equals, v)))
+        self.log(("read", by, node, value_key(self.specs[node], v)))
         return v
 
     def write(self, signal: int, value: Any) -> None:
@@ -273,18 +271,18 @@ class Session:
                 sig = tuple(self.model.changes[u] + (u in self.model.disposed) for u in up)
                 changes, disposed = self.before
                 start = tuple((changes[u] if u < len(changes) else 0) + (u in disposed) for u in up)
-                last = self.last_run.get(c)
+                last = self.last_run.get(c)  # (step, upstream changes before that step)
                 if last is not None and (last[1] == sig if last[0] < index else start == sig):
                     found.append(Violation("laziness", "unchanged-inputs", f"{names[c]} recomputed although "
                                            "nothing it depends on changed since its last run", index))
-                self.last_run[c] = (index, sig)
+                self.last_run[c] = (index, start)
                 if ev[2] == 0 and ev[3]:
                     found.append(Violation("laziness", "eager-run", f"{names[c]} ran inside a batch with "
                                            "nobody reading it", index))
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
         for c, reads in order:
-            if not any(all(value_key(_eq(self.specs[n]), self.model.pure(n, state)) == key
+            if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
                            for _, _, n, key in reads if n not in self.model.disposed)
                        for state in self.model.states):
                 seen = ", ".join(f"{names[n]}={_show(k)}" for _, _, n, k in reads)
@@ -332,6 +330,12 @@ def _show_event(ev: Event, names: list[str]) -> str:
             "cleanup": f"the cleanup of {names[ev[1]]} runs"}[kind]
 
 
+def _as_run(ev: Event, rest: list[Event]) -> Event:
+    if ev[0] == "cleanup" and ("run", ev[1]) in rest and not any(e[0] == "dispose" and e[2] == ev[1] for e in rest):
+        return ("run", ev[1])
+    return ev
+
+
 def classify(want: list[Event], have: list[Event], session: Session, index: int) -> Violation:
     """Name the first property the first difference between the logs breaks."""
     names = node_names(session.steps)
@@ -342,12 +346,14 @@ def classify(want: list[Event], have: list[Event], session: Session, index: int)
     def v(prop: str, kind: str) -> Violation:
         return Violation(prop, kind, said, index)
 
-    ran_before = {ev[1] for ev in have[:i] if ev[0] == "run"}
-    if y[0] == "run" and x[0] != "run" or (x[0] == y[0] == "run" and y[1] not in [e[1] for e in want[i:] if e[0] == "run"]):
+    # A cleanup starts a re-run: name the run, not the cleanup.
+    x, y = _as_run(x, want[i:]), _as_run(y, have[i:])
+    if y[0] == "run" and (x[0] != "run" or y[1] not in [ev[1] for ev in want[i:] if ev[0] == "run"]):
         e = y[1]
-        if e in session.model.disposed and not any(ev == ("run", e) for ev in want):
+        if e in session.model.disposed and ("run", e) not in want:
             return v("disposal", "run-after-dispose")
-        if e in ran_before:
+        last = max((j for j, ev in enumerate(have[:i]) if ev == ("run", e)), default=None)
+        if last is not None and not any(ev[0] in ("write", "dispose") for ev in have[last:i]):
             return v("ordering", "repeated-run")
         return v("cutoff", "spurious-run")
     if x[0] == y[0] == "run":
