@@ -66,8 +66,10 @@ class Options:
 ALL = Options()
 
 
-def draw_step(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: Options = ALL,
-              max_nodes: int = MAX_NODES) -> Step:
+Choose = Callable[[int], int]  # choose(n) -> a choice in range(n); 0 is the simplest
+
+
+def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = MAX_NODES) -> Step:
     """One step that fits the session's graph, picks biased towards the newest nodes."""
     t = s.target
     specs = s.specs
@@ -76,13 +78,12 @@ def draw_step(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: O
     readable = [i for i, n in enumerate(specs) if not isinstance(n, AddEffect)]
     disposable = [i for i, n in enumerate(specs) if isinstance(n, AddEffect)
                   or (isinstance(n, AddComputed) and has("dispose_computed") and opts.errors)]
-    values = st.integers(0, s.domain - 1)
 
-    def pick(pool: list[int]) -> int:
-        return pool[-1 - draw(st.integers(0, 7)) % len(pool)]
+    def one(options: list[Any]) -> Any:
+        return options[choose(len(options))]
 
-    def maybe(flag: bool, strategy: st.SearchStrategy[Any]) -> Any:
-        return draw(st.none() | strategy) if flag else None
+    def maybe(flag: bool, options: list[Any]) -> Any:
+        return one(options) if flag and options and choose(2) else None
 
     kinds = ["set", "computed", "effect", "batch", "set", "computed", "read", "dispose", "signal"]
     if not signals:
@@ -93,68 +94,80 @@ def draw_step(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: O
         kinds.remove("signal")
     if not disposable and "dispose" in kinds:
         kinds.remove("dispose")
-    kind = draw(st.sampled_from(kinds))
+    kind = one(kinds)
     if kind == "signal":
-        eq = maybe(opts.equals and has("equals"), st.sampled_from(["parity", "strict"] if opts.errors else ["parity"]))
-        return AddSignal(draw(values), eq)
+        return AddSignal(choose(s.domain), maybe(opts.equals and has("equals"),
+                                                 ["parity", "strict"] if opts.errors else ["parity"]))
     if kind in ("computed", "effect"):
-        fn = draw(st.sampled_from(FUNCTIONS))
+        fn = one(list(FUNCTIONS))
         lo, hi = arity_range(fn)
-        inputs = tuple(pick(readable) for _ in range(draw(st.integers(lo, hi))))
-        fails = maybe(opts.errors, values)
+        inputs = tuple(recent(choose, readable) for _ in range(lo + choose(hi - lo + 1)))
+        fails = maybe(opts.errors, list(range(s.domain)))
         if kind == "computed":
-            return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), st.just("parity")), fails)
+            return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"]), fails)
         write = None
-        if opts.writes and draw(st.booleans()):
-            wkind = draw(st.sampled_from(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"]))
+        if opts.writes and choose(2):
+            wkind = one(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"])
             caps = [3] if t.max_rounds is None else [3, t.max_rounds - 1, t.max_rounds, t.max_rounds + 1]
-            wvalue = draw(st.sampled_from(caps)) if wkind == "count" else draw(values)
-            write = EffectWrite(pick(signals), wkind, wvalue)
-        cleanup = has("cleanups") and draw(st.booleans())
-        mine = disposable + [len(specs)]
+            write = EffectWrite(recent(choose, signals), wkind, one(caps) if wkind == "count" else choose(s.domain))
+        cleanup = has("cleanups") and bool(choose(2))
         return AddEffect(
             fn, inputs, cleanup, write,
-            untracked=maybe(has("untracked"), st.sampled_from(readable)),
+            untracked=maybe(has("untracked"), readable),
             fails=fails,
-            disposes=maybe(opts.dispose_in_runs and bool(disposable), st.sampled_from(disposable or [0])),
-            cleanup_disposes=maybe(cleanup and opts.dispose_in_runs, st.sampled_from(mine)),
-            cleanup_raises=cleanup and opts.errors and draw(st.booleans()),
+            disposes=maybe(opts.dispose_in_runs, disposable),
+            cleanup_disposes=maybe(cleanup and opts.dispose_in_runs, disposable + [len(specs)]),
+            cleanup_raises=cleanup and opts.errors and bool(choose(2)),
         )
     if kind == "read":
-        hows = ["get"] + [h for h in ("peek", "untracked") if has(h)]
-        return Read(pick(readable), draw(st.sampled_from(hows)))
+        return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]))
     if kind == "dispose":
-        return Dispose(pick(disposable))
+        return Dispose(recent(choose, disposable))
     if kind == "batch" and has("batch"):
-        batch = Batch(tuple(draw_inner(draw, s, opts, signals, readable, disposable, 2)
-                            for _ in range(draw(st.integers(1, 4)))))
+        batch = Batch(tuple(draw_inner(choose, s, opts, signals, readable, disposable, 2)
+                            for _ in range(1 + choose(4))))
         return batch if opts.transient else _once(batch, set())
-    return draw_set(draw, s, opts, signals)
+    return draw_set(choose, s, signals)
 
 
-def draw_set(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: Options, signals: list[int]) -> Set:
+def recent(choose: Choose, pool: list[int]) -> int:
+    """A node of `pool`, the newest most often: deep chains and diamonds are common."""
+    back = choose(3) if choose(3) else choose(8)
+    return pool[-1 - back % len(pool)]
+
+
+def draw_set(choose: Choose, s: Session, signals: list[int]) -> Set:
     modes = ["new", "new", "same", "copy", "float"] + (["update"] if "update" not in s.target.unsupported else [])
-    return Set(signals[-1 - draw(st.integers(0, 7)) % len(signals)], draw(st.integers(0, s.domain - 1)),
-               draw(st.sampled_from(modes)))
+    return Set(recent(choose, signals), choose(s.domain), modes[choose(len(modes))])  # type: ignore[arg-type]
 
 
-def draw_inner(draw: Callable[[st.SearchStrategy[Any]], Any], s: Session, opts: Options, signals: list[int],
-               readable: list[int], disposable: list[int], depth: int) -> Step:
+def draw_inner(choose: Choose, s: Session, opts: Options, signals: list[int], readable: list[int],
+               disposable: list[int], depth: int) -> Step:
     kinds = ["set", "set", "read"] + (["dispose"] if disposable else []) + (["flip"] if opts.transient else [])
-    kind = draw(st.sampled_from(kinds + (["batch"] if depth else [])))
+    kinds += ["batch"] if depth else []
+    kind = kinds[choose(len(kinds))]
     if kind == "read":
-        return Read(readable[-1 - draw(st.integers(0, 7)) % len(readable)], "get")
+        return Read(recent(choose, readable))
     if kind == "dispose":
-        return Dispose(disposable[-1 - draw(st.integers(0, 7)) % len(disposable)])
+        return Dispose(recent(choose, disposable))
     if kind == "batch":
-        return Batch(tuple(draw_inner(draw, s, opts, signals, readable, disposable, depth - 1)
-                           for _ in range(draw(st.integers(1, 3)))))
-    one = draw_set(draw, s, opts, signals)
+        return Batch(tuple(draw_inner(choose, s, opts, signals, readable, disposable, depth - 1)
+                           for _ in range(1 + choose(3))))
+    one = draw_set(choose, s, signals)
     if kind == "flip":  # change it and change it back: a transient change
         back = s.model.value[one.signal]
         back = int(back) if isinstance(back, int) and not isinstance(back, IntCopy) else 0
         return Batch((Set(one.signal, (back + 1) % s.domain), Set(one.signal, back)))
     return one
+
+
+def chooser(values: bytes) -> Choose:
+    """Choices from bytes Hypothesis drew (one choice per step: cheap; shrinks towards zeros)."""
+    it = iter(values)
+    return lambda n: next(it, 0) % n
+
+
+CHOICES = st.binary(min_size=32, max_size=32)
 
 
 def _once(batch: Batch, written: set[int]) -> Batch:
@@ -192,9 +205,9 @@ class KernelMachine(RuleBasedStateMachine):
             type(self).on_example()  # type: ignore[misc]
         self.session = Session(self.target, self.domain, self.checks)
 
-    @rule(data=st.data())
-    def step(self, data: st.DataObject) -> None:
-        found = self.session.apply(draw_step(data.draw, self.session, self.options, self.max_nodes))
+    @rule(choices=CHOICES)
+    def step(self, choices: bytes) -> None:
+        found = self.session.apply(draw_step(chooser(choices), self.session, self.options, self.max_nodes))
         if found and found[0].label not in self.ignore:
             raise PropertyFailure(found[0], self.session.program, self.target.name)
 

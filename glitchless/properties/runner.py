@@ -258,6 +258,8 @@ class Session:
         return {node}.union(*(self.upstream(i) for i in ins))
 
     def computed_checks(self, index: int) -> list[Violation]:
+        if not self.side:
+            return []
         names = node_names(self.steps)
         runs: dict[int, list[Event]] = {}
         order: list[tuple[int, list[Event]]] = []

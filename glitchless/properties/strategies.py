@@ -56,7 +56,7 @@ def programs(
     nodes = draw(st.integers(1, max_nodes))
     ops = draw(st.integers(0, max_ops))
     while len(session.specs) < nodes or len(steps) - len(session.specs) < ops:
-        step = draw_step(draw, session, options, max_nodes=nodes)
+        step = draw_step(lambda n: draw(st.integers(0, n - 1)), session, options, max_nodes=nodes)
         if isinstance(step, AddEffect) and step.write is not None and not effect_writes:
             continue
         if isinstance(step, NODE_TYPES) == (len(session.specs) >= nodes):
