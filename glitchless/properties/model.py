@@ -232,7 +232,7 @@ class Model:
         self.queued: set[int] = set()  # effects of the running round not yet reached
         self.depth = 0  # batch depth; effect runs count as a batch
         self.events: list[Event] = []
-        self.states: list[dict[int, Any]] = []  # signal values at each change of the current step
+        self.states: list[tuple[dict[int, Any], frozenset[int]]] = []  # (signals, disposed) at each change
         self.changes: list[int] = []  # changing writes per signal (laziness checks)
 
     # -- Api ------------------------------------------------------------------
@@ -263,13 +263,14 @@ class Model:
         self.value[signal] = value
         self.version[signal] += 1
         self.changes[signal] += 1
-        self.states.append(self.signal_values())
+        self.states.append(self.state())
         self.notify(signal)
 
     def dispose(self, node: int) -> None:
         if node in self.disposed:
             return
         self.disposed.add(node)
+        self.states.append(self.state())
         if isinstance(self.specs[node], AddEffect):
             self.pending = [e for e in self.pending if e != node]
             self.deps[node] = []
@@ -287,8 +288,9 @@ class Model:
 
     # -- evaluation -------------------------------------------------------------
 
-    def signal_values(self) -> dict[int, Any]:
-        return {n: self.value[n] for n, s in enumerate(self.specs) if isinstance(s, AddSignal)}
+    def state(self) -> tuple[dict[int, Any], frozenset[int]]:
+        signals = {n: self.value[n] for n, s in enumerate(self.specs) if isinstance(s, AddSignal)}
+        return signals, frozenset(self.disposed)
 
     def outcome(self, node: int) -> Any:
         """A node's current value or exception, recomputing computeds as a pull-based kernel does."""
@@ -319,16 +321,16 @@ class Model:
             self.value[node] = new
             self.version[node] += 1
 
-    def pure(self, node: int, signals: dict[int, Any]) -> Any:
-        """A node's value computed afresh from `signals` (no caches): what a glitch-free read sees."""
+    def pure(self, node: int, state: tuple[dict[int, Any], frozenset[int]]) -> Any:
+        """A node's value computed afresh in `state` (no caches): what a glitch-free read sees."""
         spec = self.specs[node]
         if isinstance(spec, AddSignal):
-            return signals[node]
-        if node in self.disposed or not isinstance(spec, AddComputed):
+            return state[0][node]
+        if node in state[1] or not isinstance(spec, AddComputed):
             return ModelDisposedError()
 
         def read(i: int) -> Any:
-            v = self.pure(spec.inputs[i], signals)
+            v = self.pure(spec.inputs[i], state)
             if isinstance(v, BaseException):
                 raise v
             return v
@@ -434,7 +436,7 @@ class Model:
     def step(self, step: Step) -> tuple[list[Event], tuple[Key, ...]]:
         """Apply one top-level step; return the events a correct kernel logs and what it raises."""
         self.events = []
-        self.states = [self.signal_values()]
+        self.states = [self.state()]
         try:
             self.execute(step)
         except ModelRaise as raised:

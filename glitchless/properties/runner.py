@@ -284,13 +284,19 @@ class Session:
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
         for c, reads in order:
+            reads = [r for r in reads if not self.behind_parity(r[2])]
             if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
-                           for _, _, n, key in reads if n not in self.model.disposed)
+                           for _, _, n, key in reads)
                        for state in self.model.states):
                 seen = ", ".join(f"{names[n]}={_show(k)}" for _, _, n, k in reads)
                 found.append(Violation("glitch_freedom", "inconsistent-read", f"{names[c]} ran reading {seen}: "
                                        "no state of this step has all those values", index))
         return found
+
+    def behind_parity(self, node: int) -> bool:
+        """Is a parity computed upstream? (Its cached value is only known up to parity.)"""
+        return any(isinstance(self.specs[u], AddComputed) and self.specs[u].equals == "parity"  # type: ignore[union-attr]
+                   for u in self.upstream(node) - {node})
 
     def close(self) -> None:
         """Dispose every effect (unchecked), so peers with global state let go of them."""
@@ -332,8 +338,9 @@ def _show_event(ev: Event, names: list[str]) -> str:
             "cleanup": f"the cleanup of {names[ev[1]]} runs"}[kind]
 
 
-def _as_run(ev: Event, rest: list[Event]) -> Event:
-    if ev[0] == "cleanup" and ("run", ev[1]) in rest and not any(e[0] == "dispose" and e[2] == ev[1] for e in rest):
+def _as_run(ev: Event, before: list[Event]) -> Event:
+    """A cleanup not called by a disposal starts a re-run: name the run, not the cleanup."""
+    if ev[0] == "cleanup" and not (before and before[-1][0] == "dispose" and before[-1][2] == ev[1]):
         return ("run", ev[1])
     return ev
 
@@ -348,8 +355,10 @@ def classify(want: list[Event], have: list[Event], session: Session, index: int)
     def v(prop: str, kind: str) -> Violation:
         return Violation(prop, kind, said, index)
 
-    # A cleanup starts a re-run: name the run, not the cleanup.
-    x, y = _as_run(x, want[i:]), _as_run(y, have[i:])
+    if x[0] == "run" and i and want[i - 1][0] == "cleanup-raised" and want[i - 1][1] == x[1]:
+        return v("errors", "run-skipped-after-cleanup-raised")
+    if not isinstance(session.steps[-1], Dispose) and x[:2] != y[:2]:
+        x, y = _as_run(x, want[:i]), _as_run(y, have[:i])
     if y[0] == "run" and (x[0] != "run" or y[1] not in [ev[1] for ev in want[i:] if ev[0] == "run"]):
         e = y[1]
         if e in session.model.disposed and ("run", e) not in want:
