@@ -65,7 +65,7 @@ class Bounds:
                 + ("" if self.extras else ", without the extra operations"))
 
 
-DEFAULT_TIERS: tuple[Bounds, ...] = (Bounds(4, 3, 2, False), Bounds(3, 3, 3, True))
+DEFAULT_TIERS: tuple[Bounds, ...] = (Bounds(4, 2, 2, False), Bounds(3, 3, 2, True))
 
 
 def default_jobs() -> int:
@@ -135,7 +135,8 @@ def operations(nodes: tuple[NodeSpec, ...], bounds: Bounds, target: Target) -> l
     extras = bounds.extras
     ops: list[Step] = []
     for s in signals:
-        ops += [Set(s, 0), Set(s, 1), Batch((Set(s, 1), Set(s, 0)))] + ([Set(s, 1, "copy")] if extras else [])
+        ops += [Set(s, 0), Set(s, 1), Batch((Set(s, 1), Set(s, 0)))]
+        ops += [Set(s, 1, "copy")] if extras else []
     for i, s in enumerate(signals):
         for t in signals[i + 1:]:
             ops.append(Batch((Set(s, 1), Batch((Set(t, 1),)))) if extras else Batch((Set(s, 1), Set(t, 1))))

@@ -73,7 +73,10 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     """One step that fits the session's graph, picks biased towards the newest nodes."""
     t = s.target
     specs = s.specs
-    has = lambda feature: feature not in t.unsupported  # noqa: E731
+
+    def has(feature: str) -> bool:
+        return feature not in t.unsupported
+
     signals = [i for i, n in enumerate(specs) if isinstance(n, AddSignal)]
     readable = [i for i, n in enumerate(specs) if not isinstance(n, AddEffect)]
     disposable = [i for i, n in enumerate(specs) if isinstance(n, AddEffect)

@@ -317,7 +317,7 @@ def _show(key: Key) -> str:
         return f"raises {key[1]}" + (f"({key[2]!r})" if key[2] else "")
     if key[0] == "~":
         return "even" if key[1] == 0 else "odd"
-    return repr(key[1]) if key[0] == "int" else f"{key[0]}({key[1]})"
+    return repr(key[1]) if key[0] in ("int", "=") else f"{key[0]}({key[1]})"
 
 
 def _show_event(ev: Event, names: list[str]) -> str:
@@ -338,9 +338,10 @@ def _show_event(ev: Event, names: list[str]) -> str:
             "cleanup": f"the cleanup of {names[ev[1]]} runs"}[kind]
 
 
-def _as_run(ev: Event, before: list[Event]) -> Event:
-    """A cleanup not called by a disposal starts a re-run: name the run, not the cleanup."""
-    if ev[0] == "cleanup" and not (before and before[-1][0] == "dispose" and before[-1][2] == ev[1]):
+def _as_run(ev: Event, before: list[Event], after: list[Event]) -> Event:
+    """A cleanup that starts a re-run (not called by a disposal): name the run, not the cleanup."""
+    if ev[0] == "cleanup" and ("run", ev[1]) in after and not (
+            before and before[-1][0] == "dispose" and before[-1][2] == ev[1]):
         return ("run", ev[1])
     return ev
 
@@ -358,7 +359,7 @@ def classify(want: list[Event], have: list[Event], session: Session, index: int)
     if x[0] == "run" and i and want[i - 1][0] == "cleanup-raised" and want[i - 1][1] == x[1]:
         return v("errors", "run-skipped-after-cleanup-raised")
     if not isinstance(session.steps[-1], Dispose) and x[:2] != y[:2]:
-        x, y = _as_run(x, want[:i]), _as_run(y, have[:i])
+        x, y = _as_run(x, want[:i], want[i:]), _as_run(y, have[:i], have[i:])
     if y[0] == "run" and (x[0] != "run" or y[1] not in [ev[1] for ev in want[i:] if ev[0] == "run"]):
         e = y[1]
         if e in session.model.disposed and ("run", e) not in want:
@@ -486,6 +487,19 @@ def _candidates(steps: tuple[Step, ...]) -> Iterable[tuple[Step, ...]]:
             yield steps[:i] + step.steps + steps[i + 1:]
             for j in range(len(step.steps)):
                 yield steps[:i] + (Batch(step.steps[:j] + step.steps[j + 1:]),) + steps[i + 1:]
+        if isinstance(step, AddComputed | AddEffect):
+            specs = [t for t in steps if isinstance(t, NODE_TYPES)]
+            lo = arity_range(step.fn)[0]
+            variants = [step.inputs[:j] + step.inputs[j + 1:] for j in range(len(step.inputs))
+                        if len(step.inputs) > lo]
+            for j, k in enumerate(step.inputs):  # bypass a computed input: read what it reads
+                inner = specs[k]
+                if isinstance(inner, AddComputed):
+                    variants += [step.inputs[:j] + (m,) + step.inputs[j + 1:] for m in inner.inputs]
+            if step.fn != "sum" and len(step.inputs) <= 3:
+                yield steps[:i] + (dataclasses.replace(step, fn="sum"),) + steps[i + 1:]
+            for inputs in variants:
+                yield steps[:i] + (dataclasses.replace(step, inputs=inputs),) + steps[i + 1:]
         if isinstance(step, AddComputed | AddEffect | AddSignal | Set):
             defaults = {f.name: f.default for f in dataclasses.fields(step) if f.default is not dataclasses.MISSING}
             for name, default in defaults.items():
