@@ -56,6 +56,7 @@ def register(sub: SubParsers) -> None:
     c.add_argument("--examples", type=int, default=100, metavar="N", help="examples per property and target (default: 100)")
     c.add_argument("--seed", type=int, default=0, metavar="S")
     c.add_argument("--steps", type=int, default=30, metavar="K")
+    c.add_argument("--without", metavar="PARTS", help="parts of the contract not to generate (see fuzz --without)")
     c.set_defaults(run=_run_conformance)
 
     e = sub.add_parser(
@@ -261,7 +262,7 @@ def _run_conformance(args: argparse.Namespace) -> int:
                 results[(t.name, prop.name)] = "n/a"
                 continue
             report = fuzz(t, examples=examples, seed=args.seed, steps=steps, checks={prop.name},
-                          report_multiple=False, shrink=False)  # the structural reducer shrinks
+                          report_multiple=False, shrink=False, options=_options(args.without))
             if report.ok:
                 results[(t.name, prop.name)] = "pass"
             else:
