@@ -46,7 +46,7 @@ from glitchless.properties.runner import Failure, Session, shrink as shrink_prog
 from glitchless.properties.targets import Target, load_target
 
 DOMAIN = 3  # values 0, 1, 2
-MAX_NODES = 10
+MAX_NODES = 12
 MAX_SIGNALS = 3
 DEFAULT_STEPS = 30
 
@@ -88,7 +88,7 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     def maybe(flag: bool, options: list[Any]) -> Any:
         return one(options) if flag and options and choose(2) else None
 
-    kinds = ["set", "computed", "effect", "batch", "set", "computed", "read", "dispose", "signal"]
+    kinds = ["set", "computed", "effect", "batch", "set", "computed", "read", "dispose", "signal", "computed"]
     if not signals:
         kinds = ["signal"]
     elif len(specs) >= max_nodes:
@@ -135,7 +135,7 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
 
 def recent(choose: Choose, pool: list[int]) -> int:
     """A node of `pool`, the newest most often: deep chains and diamonds are common."""
-    back = choose(3) if choose(3) else choose(8)
+    back = 0 if choose(2) else choose(8)
     return pool[-1 - back % len(pool)]
 
 
