@@ -34,10 +34,15 @@ def test_bad_arguments_are_usage_errors(capsys):
     assert run(capsys, "fuzz", "--replay", '{"domain":3,"steps":[["signal",0],["read",4,"get"]]}')[0] == 2
     assert run(capsys, "conformance", "--targets", "nope")[0] == 2
     assert run(capsys, "fuzz", "--ignore", "ordering")[0] == 2
+    assert run(capsys, "fuzz", "--without", "gravity")[0] == 2
+
+
+# What today's kernel keeps already; the hardened kernel keeps the rest (tests/test_properties_fuzz.py).
+KEPT = "errors,dispose_in_runs,cascades,transient,writes"
 
 
 def test_fuzz_passes_on_glitchless_with_progress(capsys, tmp_path):
-    code, out, err = run(capsys, "fuzz", "--examples", "40", "--seed", "5")
+    code, out, err = run(capsys, "fuzz", "--examples", "40", "--seed", "5", "--without", KEPT)
     assert code == 0
     assert "passed: up to 40 examples" in out and "seed 5" in out
     assert "runs" in err  # progress
@@ -50,8 +55,8 @@ def test_fuzz_on_signalpy_fails_with_shrunk_steps_and_replay_commands(capsys):
     pytest.importorskip("signalpy.kernel.reactive")
     code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--examples", "150", "--no-shrink")
     assert code == 1
-    assert "ordering/missing-cutoff-computed" in out
-    assert "quiescence/stale-self-writing-effect" in out
+    assert "cutoff/spurious-run" in out
+    assert "ordering/missed-run" in out
     assert "  1. s0 = signal(" in out
     replays = [line.split("replay: ", 1)[1] for line in out.splitlines() if "replay: glitchless fuzz" in line]
     assert replays and all("--target signalpy --replay" in r for r in replays)
@@ -59,31 +64,33 @@ def test_fuzz_on_signalpy_fails_with_shrunk_steps_and_replay_commands(capsys):
 
 
 def test_replay_runs_one_program(capsys):
-    program = json.dumps({"domain": 3, "steps": [["signal", 0], ["effect", "sum", [0], {"write": [0, "const", 1]}]]})
+    program = json.dumps({"domain": 3, "steps": [["signal", {"init": 0}], ["effect", {"fn": "sum", "inputs": [0],
+                                                                            "write": [0, "const", 1]}]]})
     code, out, _ = run(capsys, "fuzz", "--replay", program)
-    assert code == 0 and "passed" in out and "e1 = effect(reads sum(s0); then writes s0 := 1)" in out
+    assert code == 0 and "passed" in out and "e1 = effect(reads sum(s0); writes s0 := 1)" in out
     pytest.importorskip("signalpy.kernel.reactive")
     code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--replay", program)
-    assert code == 1 and "quiescence/stale-self-writing-effect" in out
+    assert code == 1 and "ordering/missed-run" in out
 
 
 def test_replay_reads_a_program_file(capsys, tmp_path):
     path = tmp_path / "p.json"
-    path.write_text('{"domain":3,"steps":[["signal",1],["computed","max",[0,0]],["read",1,"peek"]]}')
+    path.write_text('{"domain":3,"steps":[["signal",{"init":1}],["computed",{"fn":"max","inputs":[0,0]}],'
+                    '["read",{"node":1,"how":"peek"}]]}')
     code, out, _ = run(capsys, "fuzz", "--replay", f"@{path}")
     assert code == 0 and "c1.peek()" in out
 
 
 def test_conformance_prints_a_table_of_properties_per_kernel(capsys):
-    code, out, _ = run(capsys, "conformance", "--targets", "glitchless", "--examples", "10")
+    code, out, _ = run(capsys, "conformance", "--targets", "glitchless", "--examples", "10", "--without", KEPT)
     assert code == 0
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("property"))
     assert "glitchless" in header
-    for prop in ("glitch_freedom", "ordering", "quiescence", "cleanups", "laziness", "snapshot_restore",
-                 "scheduler_determinism"):
+    for prop in ("glitch_freedom", "ordering", "cutoff", "disposal", "laziness", "errors", "round_bound",
+                 "snapshot_restore", "scheduler_determinism"):
         assert any(line.startswith(prop) and "pass" in line for line in lines)
-    assert any(line.startswith("passed") and "9/9" in line for line in lines)
+    assert any(line.startswith("passed") and "10/10" in line for line in lines)
 
 
 @pytest.mark.peer
@@ -91,11 +98,10 @@ def test_conformance_marks_missing_features_not_applicable(capsys):
     pytest.importorskip("signalpy.kernel.reactive")
     code, out, _ = run(capsys, "conformance", "--targets", "signalpy", "--examples", "30")
     assert code == 0  # only the glitchless kernel's own failures fail the command
-    cleanups = next(line for line in out.splitlines() if line.startswith("cleanups"))
-    assert "n/a" in cleanups
-    for prop in ("snapshot_restore", "scheduler_determinism"):  # no component layer, no async effects
+    # no round bound to judge, no component layer, no async effects
+    for prop in ("round_bound", "snapshot_restore", "scheduler_determinism"):
         assert "n/a" in next(line for line in out.splitlines() if line.startswith(prop))
-    assert "FAIL" in next(line for line in out.splitlines() if line.startswith("quiescence"))
+    assert "FAIL" in next(line for line in out.splitlines() if line.startswith("ordering"))
 
 
 def test_exhaustive_reports_its_case_count(capsys):
@@ -108,5 +114,5 @@ def test_exhaustive_reports_its_case_count(capsys):
 def test_ignored_failure_kinds_are_not_reported(capsys):
     pytest.importorskip("signalpy.kernel.reactive")
     code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--examples", "100", "--no-shrink",
-                       "--checks", "quiescence", "--ignore", "quiescence/stale-self-writing-effect")
-    assert "] quiescence/stale-self-writing-effect" not in out
+                       "--checks", "ordering", "--ignore", "ordering/missed-run")
+    assert "] ordering/missed-run" not in out

@@ -2,8 +2,7 @@
 
 import pytest
 
-from glitchless.properties.model import AddComputed, AddEffect, AddSignal, EffectWrite
-from glitchless.properties.program import Batch, Dispose, Program, Read, Set
+from glitchless.properties.program import AddComputed, AddEffect, AddSignal, Batch, Dispose, EffectWrite, Program, Read, Set
 
 
 PROGRAM = Program(3, (
@@ -24,9 +23,9 @@ def test_programs_describe_every_step_readably():
     text = PROGRAM.describe()
     assert "s0 = signal(1)" in text
     assert "c1 = computed(if(s0, s0, s0))" in text
-    assert "e2 = effect(reads coalesce(c1, s0); untracked read of c1; then writes s0 := min(s0, 1); returns a cleanup)" in text
+    assert "e2 = effect(reads coalesce(c1, s0); untracked read of c1; writes s0 := min(s0, 1); returns a cleanup)" in text
     assert "with rt.batch():" in text and "        with rt.batch():" in text
-    assert "s0.set(copy(1))" in text and "s0.set(s0.peek())" in text
+    assert "s0.set(IntCopy(1))" in text and "s0.set(s0.peek())" in text
     assert "rt.untracked(c1.get)" in text and "e2.dispose()" in text
     assert text.splitlines()[0].startswith("  1. ")
 

@@ -26,7 +26,7 @@ def test_programs_find_a_contract_breach_in_a_kernel_without_equality_cutoff() -
     pytest.importorskip("signalpy.kernel.reactive")  # the peers extra; CI installs it
     failing = find(
         programs(max_nodes=4, max_ops=3, target="signalpy"),
-        lambda p: any(v.label == "ordering/missing-cutoff-computed" for v in check_program(p, "signalpy")),
+        lambda p: any(v.label == "cutoff/spurious-run" for v in check_program(p, "signalpy")),
         settings=settings(max_examples=3000, database=None, deadline=None),
     )
     assert len(failing.steps) <= 8  # shrunk to a handful of steps

@@ -13,7 +13,7 @@ from glitchless.properties.hooks import properties, property_names
 from glitchless.properties.targets import ALIASES, Target, TargetError, load_target
 
 if TYPE_CHECKING:
-    from glitchless.properties.machine import AnyFailure, FuzzReport
+    from glitchless.properties.machine import AnyFailure, FuzzReport, Options
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -41,6 +41,9 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--no-shrink", action="store_true",
                    help="skip Hypothesis's shrinking (faster); the structural reduction still runs")
     p.add_argument("--no-reduce", action="store_true", help="report Hypothesis's shrunk program without further reduction")
+    p.add_argument("--without", metavar="PARTS",
+                   help="comma-separated parts of the contract not to generate: errors, dispose_in_runs, cascades, "
+                   "transient, equals (e.g. to check the rest on a kernel with known bugs there)")
     p.set_defaults(run=_run_fuzz)
 
     c = sub.add_parser(
@@ -53,6 +56,7 @@ def register(sub: SubParsers) -> None:
     c.add_argument("--examples", type=int, default=100, metavar="N", help="examples per property and target (default: 100)")
     c.add_argument("--seed", type=int, default=0, metavar="S")
     c.add_argument("--steps", type=int, default=30, metavar="K")
+    c.add_argument("--without", metavar="PARTS", help="parts of the contract not to generate (see fuzz --without)")
     c.set_defaults(run=_run_conformance)
 
     e = sub.add_parser(
@@ -66,7 +70,9 @@ def register(sub: SubParsers) -> None:
     e.add_argument("--ops", type=int, metavar="K", help="sequences of up to K operations")
     e.add_argument("--signals", type=int, metavar="S", help="at most S signals per graph")
     e.add_argument("--writes", action=argparse.BooleanOptionalAction, default=None, help="effects that write signals")
-    e.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default: 1)")
+    e.add_argument("--extras", action=argparse.BooleanOptionalAction, default=None,
+                   help="raising fns, disposal, nested batches, equal-but-distinct writes, untracked reads")
+    e.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: the CPU count)")
     e.set_defaults(run=_run_exhaustive)
 
 
@@ -100,6 +106,19 @@ def _labels(text: str | None) -> frozenset[str]:
     if bad:
         raise UsageError(f"--ignore takes property/kind labels (e.g. ordering/repeated-run), not {', '.join(bad)}")
     return labels
+
+
+def _options(text: str | None) -> Options:
+    from dataclasses import fields, replace
+
+    from glitchless.properties.machine import Options
+
+    parts = [p.strip() for p in (text or "").split(",") if p.strip()]
+    known = [f.name for f in fields(Options)]
+    bad = [p for p in parts if p not in known]
+    if bad:
+        raise UsageError(f"--without takes {', '.join(known)}; not {', '.join(bad)}")
+    return replace(Options(), **{p: False for p in parts})
 
 
 def _positive(value: int, flag: str) -> int:
@@ -150,7 +169,7 @@ def _run_fuzz(args: argparse.Namespace) -> int:
     ignore = _labels(args.ignore)
     report = fuzz(target, examples=examples, seed=args.seed, steps=steps, checks=checks, ignore=ignore,
                   database=args.database, progress=progress, shrink=not args.no_shrink,
-                  reduce=not args.no_reduce)
+                  reduce=not args.no_reduce, options=_options(args.without))
     return _print_report(report, args)
 
 
@@ -184,8 +203,8 @@ def _print_report(report: FuzzReport, args: argparse.Namespace) -> int:
 
 
 def _replay(target: Target, text: str, checks: frozenset[str] | None) -> int:
-    from glitchless.properties.harness import InvalidStep, Session
     from glitchless.properties.program import Program
+    from glitchless.properties.runner import InvalidStep, Session
 
     if text.startswith("@"):
         try:
@@ -196,7 +215,7 @@ def _replay(target: Target, text: str, checks: frozenset[str] | None) -> int:
         program = Program.from_json(text)
     except ValueError as exc:
         raise UsageError(f"bad --replay program: {exc}") from None
-    session = Session(target.make(), program.domain, checks, target.unsupported)
+    session = Session(target, program.domain, checks)
     try:
         found = session.run(program.steps)
     except InvalidStep as exc:
@@ -243,7 +262,7 @@ def _run_conformance(args: argparse.Namespace) -> int:
                 results[(t.name, prop.name)] = "n/a"
                 continue
             report = fuzz(t, examples=examples, seed=args.seed, steps=steps, checks={prop.name},
-                          report_multiple=False, shrink=False)  # the structural reducer shrinks
+                          report_multiple=False, shrink=False, options=_options(args.without))
             if report.ok:
                 results[(t.name, prop.name)] = "pass"
             else:
@@ -286,8 +305,8 @@ def _run_exhaustive(args: argparse.Namespace) -> int:
     from glitchless.properties.exhaustive import DEFAULT_TIERS, Bounds, exhaustive_check
 
     target = _target(args.target)
-    jobs = _positive(args.jobs, "--jobs")
-    given = [args.nodes, args.ops, args.signals, args.writes]
+    jobs = None if args.jobs is None else _positive(args.jobs, "--jobs")
+    given = [args.nodes, args.ops, args.signals, args.writes, args.extras]
     if all(v is None for v in given):
         tiers = list(DEFAULT_TIERS)
     else:
@@ -297,6 +316,7 @@ def _run_exhaustive(args: argparse.Namespace) -> int:
             args.ops if args.ops is not None else base.max_ops,
             _positive(args.signals, "--signals") if args.signals is not None else base.max_signals,
             args.writes if args.writes is not None else base.effect_writes,
+            args.extras if args.extras is not None else base.extras,
         )]
         if tiers[0].max_ops < 0:
             raise UsageError("--ops must be at least 0")
@@ -309,12 +329,12 @@ def _run_exhaustive(args: argparse.Namespace) -> int:
         r = exhaustive_check(target, bounds, jobs=jobs)
         total_cases += r.cases
         failing += r.failing_cases
-        print(f"    {r.graphs} graphs, {r.cases} cases ({r.runs} runs, {r.steps} steps) in {r.seconds:.1f} s: "
-              + ("all passed" if r.ok else f"{r.failing_cases} failing runs"))
-        for v, program in r.failures:
-            print(f"    {v.label} at step {v.step}: {v.message}")
-            for line in program.describe().splitlines():
-                print(f"      {line}")
+        print(f"    {r.graphs} graphs, {r.cases} cases ({r.runs} runs, {r.steps} steps) in {r.seconds:.1f} s "
+              f"({r.cases / max(r.seconds, 1e-9):.0f} cases/s): "
+              + ("all passed" if r.ok else f"{r.failing_cases} failing runs, {len(r.failures)} distinct bugs (shrunk)"))
+        for i, f in enumerate(r.failures, 1):
+            print()
+            _print_failure(i, f, indent="    ")
     seconds = time.perf_counter() - start
     print(f"{total_cases} cases checked in {seconds:.1f} s: "
           + ("no property failed" if not failing else f"{failing} failing runs"))

@@ -1,7 +1,7 @@
 """The properties the machines check, and the hook for properties added by other layers.
 
-Built-in properties are checked by `glitchless.properties.checker` from the
-trace of every operation of the graph machine (`glitchless.properties.machine`).
+Built-in properties are checked by `glitchless.properties.runner`: each names
+the first difference between the target's and the model's log of a step.
 
 Two more belong to layers above the bare runtime, so they do not fit a check
 over the graph machine's steps; each has a machine of its own, run when the
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from glitchless.properties.model import ReferenceModel
+    from glitchless.properties.model import Model
     from glitchless.properties.program import Step
     from glitchless.properties.targets import RuntimeLike
 
@@ -64,17 +64,17 @@ class PropertyInfo:
 
 
 BUILTIN_PROPERTIES: tuple[PropertyInfo, ...] = (
-    PropertyInfo("glitch_freedom", "every computed and effect run reads values of one settled assignment"),
+    PropertyInfo("glitch_freedom", "every computed and effect run reads values of one settled assignment (rule 3)"),
     PropertyInfo("consistency", "get/peek/untracked reads by the caller return the model's value, in batches too"),
-    PropertyInfo(
-        "ordering",
-        "effects run exactly when the model says: once per round in creation order, none in a batch, "
-        "none spurious (equality cut-off included), none missed",
-    ),
-    PropertyInfo("quiescence", "after every operation each live effect's last observation equals the model"),
-    PropertyInfo("cleanups", "a cleanup runs once, right before its effect's next run or at its disposal", "cleanups"),
-    PropertyInfo("laziness", "a computed runs only when something needs it and never with unchanged inputs"),
-    PropertyInfo("no_errors", "no legal operation raises"),
+    PropertyInfo("cutoff", "no effect re-runs unless a dependency's value differs by its equality (rules 1, 4; S6)"),
+    PropertyInfo("ordering", "effects run exactly when and in the order the model says: none missed, none twice "
+                 "(rules 4, 5)"),
+    PropertyInfo("laziness", "a computed runs only when read and never with unchanged inputs (rule 2)"),
+    PropertyInfo("errors", "errors of fns, equals, effects and cleanups reach exactly who the contract says, and "
+                 "the graph recovers (rule 6; S1, S2, S4)"),
+    PropertyInfo("disposal", "a disposed node never runs again; each cleanup runs exactly once (rule 7; S7, S8)"),
+    PropertyInfo("round_bound", "cascades settle within the round bound; past it RunawayEffectError (rule 5)",
+                 "round_bound"),
 )
 
 
@@ -84,7 +84,7 @@ class StepContext:
 
     runtime: RuntimeLike
     handles: list[Any]  # the kernel's node objects, by node id
-    model: ReferenceModel
+    model: Model
     steps: list[Step]  # the program so far, the current step last
     index: int  # 1-based index of the current step
 

@@ -1,79 +1,126 @@
-"""The reference model: a tiny evaluator of the same graph a kernel builds.
+"""The reference model, and the node bodies the target and the model both run.
 
-It keeps no cache and no marks. Every value is recomputed from the signals in
-creation order (creation order is a topological order: a node only ever reads
-nodes created before it). Everything a reactive kernel is supposed to do can
-be stated in these terms:
+`effect_body` and `computed_body` are the only definition of what a generated
+node does. They talk to an `Api` (read, write, dispose, log): the runner's Api
+drives a real kernel, the model's drives `Model`. So both log the same events
+in the same order when they agree, and the first event where the logs differ
+is the first place the target breaks the contract.
 
-* a computed's value is its function applied to its inputs' model values;
-* an effect is *stale* when some value it read on its last run differs from
-  that node's model value now, and a stale effect must run again;
-* a flush runs rounds: each round takes the effects that are stale when it
-  starts, in creation order, and runs each one that is still stale when its
-  turn comes; writes made by those runs are seen by later effects of the same
-  round and start the next round for effects that were not in this one
-  (a kernel may also count into a round an effect that is not stale when the
-  round starts but depends, through computeds, on a signal that changed - it
-  cannot know before re-validating - and run it there if it is stale by its
-  turn; the checker allows that);
-* at quiescence (after every operation) no live effect is stale.
+`Model` is a plain evaluator of the contract (docs/kernel-contract.md and
+the decisions of this round, S1-S8):
 
-`ReferenceModel.flush` states that rule as code and returns the runs a
-correct kernel makes, with the values each run reads. The checker uses the
-same primitives (`value`, `observe`, `is_stale`, `round_members`) while it
-follows a real kernel's trace event by event.
+* computeds are pulled: a read re-validates sources in order and recomputes
+  when a source's version moved (S6: computeds stay version-based); a new
+  value equal to the old one (by `equals`, or `is`/`==`) keeps the version,
+  so dependents are cut off (rule 1); an error is held and re-raised to every
+  reader until an input changes (rule 6, S4);
+* a changing write notifies the effects reachable through the current edges;
+  a flush runs rounds over them in creation order, each effect only if a
+  dependency's current value differs from the one it last read, by that
+  dependency's equality (S6); effects' writes feed further rounds; past the
+  round bound it raises RunawayEffectError (rule 5);
+* errors of effects and cleanups are collected and raised once the flush is
+  done (rule 6, S1); a new effect whose creation raises is disposed (S2);
+  a disposed effect never runs again, not even a run its own cleanup was
+  about to start (rule 7, S7); a disposed computed raises DisposedError to
+  every later reader (S8).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from collections.abc import Callable
+from typing import Any, Protocol
 
-# ---------------------------------------------------------------------------
-# Values
+from glitchless.properties.program import (
+    AddComputed,
+    AddEffect,
+    AddSignal,
+    Batch,
+    Dispose,
+    NodeSpec,
+    Read,
+    Set,
+    Step,
+)
+
+Event = tuple[Any, ...]
+Key = tuple[Any, ...]
+CALLER = -1
 
 
-class Copy(int):
-    """An int equal to another but a different object: the payload of an equal, non-identical write."""
+class Boom(Exception):
+    """The exception generated fns, effects and cleanups raise."""
+
+
+class IntCopy(int):
+    """An int equal to another but a different object (and type)."""
 
     def __repr__(self) -> str:
-        return f"copy({int(self)})"
-
-    __str__ = __repr__
+        return f"IntCopy({int(self)})"
 
 
-def same(a: int, b: int) -> bool:
-    """The contract's equality: `a is b or a == b`."""
-    return a is b or a == b
+class ModelDisposedError(Exception):
+    """What the model holds for a disposed computed; keyed like the kernel's DisposedError."""
 
 
-# ---------------------------------------------------------------------------
-# The closed set of pure functions computeds and effects are built from.
-#
-# Each reads its inputs through `read(i)` and only as far as it needs, so the
-# set of nodes a run depends on can change from run to run ("dynamic reads").
-
-FunctionName: TypeAlias = Literal["sum", "max", "min", "parity", "if", "coalesce"]
-FUNCTIONS: tuple[FunctionName, ...] = ("sum", "max", "min", "parity", "if", "coalesce")
-
-FUNCTION_DOCS: dict[str, str] = {
-    "sum": "sum of the inputs mod the domain size",
-    "max": "largest input",
-    "min": "smallest input",
-    "parity": "sum of the inputs mod 2",
-    "if": "inputs (a, b, c): reads a, then b if a else c",
-    "coalesce": "first non-zero input, reading left to right; 0 if none",
-}
+ModelDisposedError.__name__ = "DisposedError"
 
 
-def arity_range(fn: str) -> tuple[int, int]:
-    """Smallest and largest number of inputs `fn` takes."""
-    return (3, 3) if fn == "if" else (1, 3)
+class ModelRunaway(Exception):
+    pass
 
 
-def apply(fn: str, arity: int, read: Callable[[int], int], modulus: int) -> int:
-    """Evaluate `fn` over `arity` inputs, calling `read(i)` for each input it looks at."""
+ModelRunaway.__name__ = "RunawayEffectError"
+
+
+def equal(kind: str | None, a: Any, b: Any) -> bool:
+    """A node's equality; "strict" raises for floats (the set raises, S4)."""
+    if a is b:
+        return True
+    if kind == "strict" and (isinstance(a, float) or isinstance(b, float)):
+        raise TypeError("strict equality refuses floats")
+    if kind == "parity":
+        return bool(int(a) % 2 == int(b) % 2)
+    return bool(a == b)
+
+
+def strict_equals(a: Any, b: Any) -> bool:
+    return equal("strict", a, b)
+
+
+def parity_equals(a: Any, b: Any) -> bool:
+    return equal("parity", a, b)
+
+
+EQUALS: dict[str, Callable[[Any, Any], bool]] = {"strict": strict_equals, "parity": parity_equals}
+
+
+def error_key(exc: BaseException) -> Key:
+    """An exception as compared: generated ones by message, the kernel's by type name."""
+    return ("!", type(exc).__name__, str(exc) if isinstance(exc, Boom) else "")
+
+
+def leaf_keys(exc: BaseException) -> tuple[Key, ...]:
+    """Every leaf of an exception (groups flattened), sorted: what an operation raised."""
+    if isinstance(exc, BaseExceptionGroup):
+        return tuple(sorted(k for e in exc.exceptions for k in leaf_keys(e)))
+    return (error_key(exc),)
+
+
+def value_key(spec: NodeSpec, v: Any) -> Key:
+    """A value as compared: a signal's by type and value (which object a signal keeps is decided
+    at each write); a computed's by value only (S6 lets it recompute at other moments, and an
+    equal new value keeps the old object); by parity class for parity nodes."""
+    if isinstance(v, BaseException):
+        return error_key(v)
+    equals = None if isinstance(spec, AddEffect) else spec.equals
+    if equals == "parity":
+        return ("~", int(v) % 2)
+    return ("=", v) if isinstance(spec, AddComputed) else (type(v).__name__, v)
+
+
+def apply(fn: str, arity: int, read: Callable[[int], Any], modulus: int) -> Any:
+    """Evaluate `fn` over `arity` inputs, calling `read(i)` only for the inputs it looks at."""
     if fn == "sum":
         return sum(read(i) for i in range(arity)) % modulus
     if fn == "parity":
@@ -93,198 +140,365 @@ def apply(fn: str, arity: int, read: Callable[[int], int], modulus: int) -> int:
     raise ValueError(f"unknown function {fn!r}")
 
 
-# ---------------------------------------------------------------------------
-# Graph nodes (they are also the steps that create them, see program.py)
+class Api(Protocol):
+    domain: int
+
+    def log(self, event: Event) -> None: ...
+    def read(self, by: int, node: int, how: str = "get") -> Any: ...
+    def write(self, signal: int, value: Any) -> None: ...
+    def dispose(self, node: int) -> None: ...
 
 
-@dataclass(frozen=True)
-class AddSignal:
-    init: int
+def computed_body(api: Api, node: int, spec: AddComputed) -> Callable[[], Any]:
+    def body() -> Any:
+        api.log(("crun", node))
+        result = apply(spec.fn, len(spec.inputs), lambda i: api.read(node, spec.inputs[i]), api.domain)
+        if result == spec.fails:
+            raise Boom(f"c{node} failed")
+        return result
+
+    return body
 
 
-@dataclass(frozen=True)
-class AddComputed:
-    fn: str
-    inputs: tuple[int, ...]
+def effect_body(api: Api, node: int, spec: AddEffect) -> Callable[[], Callable[[], None] | None]:
+    def cleanup_of(result: Any) -> Callable[[], None]:
+        def cleanup() -> None:
+            api.log(("cleanup", node))
+            try:
+                if spec.cleanup_disposes is not None:
+                    api.log(("dispose", node, spec.cleanup_disposes))
+                    api.dispose(spec.cleanup_disposes)
+                if spec.cleanup_raises and int(result) % 2:
+                    raise Boom(f"cleanup of e{node} failed")
+            except Exception as exc:
+                api.log(("cleanup-raised", node, leaf_keys(exc)))
+                raise
+
+        return cleanup
+
+    def body() -> Callable[[], None] | None:
+        api.log(("run", node))
+        try:
+            result = apply(spec.fn, len(spec.inputs), lambda i: api.read(node, spec.inputs[i]), api.domain)
+            if spec.untracked is not None:
+                api.read(node, spec.untracked, "untracked")
+            w = spec.write
+            if w is not None:
+                value: Any = w.value
+                if w.kind != "const":
+                    current = int(api.read(node, w.target))
+                    value = min(current + (w.kind == "count"), w.value)
+                api.log(("write", node, w.target, value))
+                api.write(w.target, value)
+            if spec.disposes is not None:
+                api.log(("dispose", node, spec.disposes))
+                api.dispose(spec.disposes)
+            if result == spec.fails:
+                raise Boom(f"e{node} failed")
+        except Exception as exc:
+            api.log(("raised", node, leaf_keys(exc)))
+            raise
+        api.log(("end", node))
+        return cleanup_of(result) if spec.cleanup else None
+
+    return body
 
 
-@dataclass(frozen=True)
-class EffectWrite:
-    """What an effect writes after its reads: `const` writes `value`; `clamp` reads the target
-    (tracked) and writes `min(target, value)`. Both are idempotent, so a flush always settles."""
-
-    target: int
-    kind: Literal["const", "clamp"]
-    value: int
+_UNSET: Any = object()
 
 
-@dataclass(frozen=True)
-class AddEffect:
-    fn: str
-    inputs: tuple[int, ...]
-    cleanup: bool = False
-    write: EffectWrite | None = None
-    untracked: int | None = None  # a node read with rt.untracked inside the body
+class ModelRaise(Exception):
+    """An operation of the model raised these exceptions (flattened)."""
+
+    def __init__(self, errors: list[BaseException]) -> None:
+        super().__init__(errors)
+        self.errors = errors
 
 
-NodeSpec: TypeAlias = AddSignal | AddComputed | AddEffect
-Observation: TypeAlias = list[tuple[int, int]]  # (node, value) pairs, in read order
+class Model:
+    """The graph's state under the contract. `step(step)` returns the events and outcome it expects."""
 
-
-# ---------------------------------------------------------------------------
-# The model
-
-
-@dataclass(frozen=True)
-class Run:
-    """One effect run a correct kernel makes: which effect, what it read, what it wrote."""
-
-    effect: int
-    reads: tuple[tuple[int, int], ...]
-    untracked: tuple[tuple[int, int], ...]
-    wrote: tuple[int, int] | None
-
-
-class ReferenceModel:
-    """The graph, the signals' current values, and which nodes are disposed."""
-
-    def __init__(self, modulus: int) -> None:
-        self.modulus = modulus
-        self.nodes: list[NodeSpec] = []
-        self.signals: dict[int, int] = {}
+    def __init__(self, domain: int, max_rounds: int | None = 100) -> None:
+        self.domain = domain
+        self.max_rounds = max_rounds if max_rounds is not None else 10_000
+        self.specs: list[NodeSpec] = []
+        self.value: list[Any] = []  # signals: the object held; computeds: cached value or exception
+        self.version: list[int] = []
+        self.deps: list[list[tuple[int, Any]]] = []  # computed: (source, version); effect: (source, value read)
         self.disposed: set[int] = set()
-        self._effects: list[int] = []
+        self.cleanups: dict[int, Callable[[], None]] = {}
+        self.bodies: list[Callable[[], Any] | None] = []
+        self.pending: list[int] = []
+        self.queued: set[int] = set()  # effects of the running round not yet reached
+        self.depth = 0  # batch depth; effect runs count as a batch
+        self.events: list[Event] = []
+        self.states: list[tuple[dict[int, Any], frozenset[int]]] = []  # (signals, disposed) at each change
+        self.changes: list[int] = []  # changing writes per signal (laziness checks)
 
-    # -- building --------------------------------------------------------
+    # -- Api ------------------------------------------------------------------
 
-    def add(self, spec: NodeSpec) -> int:
-        node = len(self.nodes)
-        for i in _reads_of(spec):
-            if not 0 <= i < node or isinstance(self.nodes[i], AddEffect):
-                raise ValueError(f"node {node} reads {i}, which is not an earlier signal or computed")
-        if isinstance(spec, AddEffect) and spec.write is not None:
-            t = spec.write.target
-            if not 0 <= t < node or not isinstance(self.nodes[t], AddSignal):
-                raise ValueError(f"effect {node} writes {t}, which is not an earlier signal")
-        self.nodes.append(spec)
-        if isinstance(spec, AddSignal):
-            self.signals[node] = spec.init
-        elif isinstance(spec, AddEffect):
-            self._effects.append(node)
-        return node
+    def log(self, event: Event) -> None:
+        if event[0] != "crun":
+            self.events.append(event)
 
-    def write(self, signal: int, value: int) -> bool:
-        """Apply `signal.set(value)`; return whether the value changed."""
-        if same(self.signals[signal], value):
-            return False
-        self.signals[signal] = value
-        return True
+    def read(self, by: int, node: int, how: str = "get") -> Any:
+        v = self.outcome(node)
+        spec = self.specs[node]
+        tracked = how == "get" and by != CALLER
+        if tracked and isinstance(self.specs[by], AddComputed):
+            if node not in [d for d, _ in self.deps[by]]:
+                self.deps[by].append((node, self.version[node]))
+        else:
+            if tracked and node not in [d for d, _ in self.deps[by]]:
+                self.deps[by].append((node, v))
+            self.log(("read", by, node, value_key(spec, v)))
+        if isinstance(v, BaseException):
+            raise v
+        return v
+
+    def write(self, signal: int, value: Any) -> None:
+        old = self.value[signal]
+        if equal(_equals(self.specs[signal]), old, value):
+            return
+        self.value[signal] = value
+        self.version[signal] += 1
+        self.changes[signal] += 1
+        self.states.append(self.state())
+        self.notify(signal)
 
     def dispose(self, node: int) -> None:
+        if node in self.disposed:
+            return
         self.disposed.add(node)
-        if node in self._effects:
-            self._effects.remove(node)
+        self.states.append(self.state())
+        if isinstance(self.specs[node], AddEffect):
+            self.pending = [e for e in self.pending if e != node]
+            self.deps[node] = []
+            cleanup = self.cleanups.pop(node, None)
+            if cleanup is not None:
+                cleanup()
+            return
+        had_subs = bool(self.subscribers(node))
+        self.value[node] = ModelDisposedError()
+        self.version[node] += 1
+        self.notify(node)
+        self.deps[node] = []
+        if had_subs:
+            self.flush_if_idle()
 
-    # -- evaluation: no caching, everything from the signals ---------------
+    # -- evaluation -------------------------------------------------------------
 
-    def evaluate(self) -> list[int | None]:
-        """Every node's value, recomputed from the signals in creation order (None for effects)."""
-        values: list[int | None] = []
-        for node, spec in enumerate(self.nodes):
-            if isinstance(spec, AddSignal):
-                values.append(self.signals[node])
-            elif isinstance(spec, AddComputed):
-                inputs = spec.inputs
-                values.append(apply(spec.fn, len(inputs), lambda i: _known(values[inputs[i]]), self.modulus))
-            else:
-                values.append(None)
-        return values
+    def state(self) -> tuple[dict[int, Any], frozenset[int]]:
+        signals = {n: self.value[n] for n, s in enumerate(self.specs) if isinstance(s, AddSignal)}
+        return signals, frozenset(self.disposed)
 
-    def value(self, node: int) -> int:
-        return _known(self.evaluate()[node])
+    def outcome(self, node: int) -> Any:
+        """A node's current value or exception, recomputing computeds as a pull-based kernel does."""
+        spec = self.specs[node]
+        if isinstance(spec, AddComputed) and node not in self.disposed:
+            fresh = self.value[node] is not _UNSET
+            for src, seen in self.deps[node] if fresh else []:
+                self.outcome(src)
+                if self.version[src] != seen:
+                    fresh = False
+                    break
+            if not fresh:
+                self.recompute(node, spec)
+        return self.value[node]
 
-    def observe(self, effect: int, values: Sequence[int | None] | None = None) -> Run:
-        """What a run of `effect` reads (tracked and untracked) and writes, given the current values."""
-        spec = self.nodes[effect]
-        assert isinstance(spec, AddEffect)
-        vals = self.evaluate() if values is None else values
-        reads: list[tuple[int, int]] = []
+    def recompute(self, node: int, spec: AddComputed) -> None:
+        self.deps[node] = []
+        body = self.bodies[node]
+        assert body is not None
+        old = self.value[node]
+        try:
+            new = body()
+        except Exception as exc:
+            self.value[node] = exc
+            self.version[node] += 1
+            return
+        if old is _UNSET or isinstance(old, BaseException) or not equal(spec.equals, old, new):
+            self.value[node] = new
+            self.version[node] += 1
 
-        def read(i: int) -> int:
-            node = spec.inputs[i]
-            v = _known(vals[node])
-            reads.append((node, v))
+    def pure(self, node: int, state: tuple[dict[int, Any], frozenset[int]]) -> Any:
+        """A node's value computed afresh in `state` (no caches): what a glitch-free read sees."""
+        spec = self.specs[node]
+        if isinstance(spec, AddSignal):
+            return state[0][node]
+        if node in state[1] or not isinstance(spec, AddComputed):
+            return ModelDisposedError()
+
+        def read(i: int) -> Any:
+            v = self.pure(spec.inputs[i], state)
+            if isinstance(v, BaseException):
+                raise v
             return v
 
-        apply(spec.fn, len(spec.inputs), read, self.modulus)
-        untracked = () if spec.untracked is None else ((spec.untracked, _known(vals[spec.untracked])),)
-        wrote: tuple[int, int] | None = None
-        if spec.write is not None:
-            w = spec.write
-            if w.kind == "clamp":
-                current = _known(vals[w.target])
-                reads.append((w.target, current))
-                wrote = (w.target, min(current, w.value))
-            else:
-                wrote = (w.target, w.value)
-        return Run(effect, tuple(reads), untracked, wrote)
+        try:
+            result = apply(spec.fn, len(spec.inputs), read, self.domain)
+        except Exception as exc:
+            return exc
+        return Boom(f"c{node} failed") if result == spec.fails else result
 
-    def is_stale(self, observation: Sequence[tuple[int, int]] | None, values: Sequence[int | None] | None = None) -> bool:
-        """Must an effect that last read `observation` run again? (None: it never ran.)"""
-        if observation is None:
+    def subscribers(self, node: int) -> list[int]:
+        return [m for m, deps in enumerate(self.deps) if m not in self.disposed and any(d == node for d, _ in deps)]
+
+    def notify(self, node: int) -> None:
+        """Queue the effects reachable from `node` through current edges (not those of the running round)."""
+        seen = {node}
+        todo = [node]
+        while todo:
+            for m in self.subscribers(todo.pop()):
+                if m in seen:
+                    continue
+                seen.add(m)
+                if isinstance(self.specs[m], AddEffect):
+                    if m not in self.queued and m not in self.pending:
+                        self.pending.append(m)
+                else:
+                    todo.append(m)
+
+    def stale(self, effect: int) -> bool:
+        """S6: does a dependency's current value differ from the one the effect last read?"""
+        for src, seen in self.deps[effect]:
+            now = self.outcome(src)
+            if isinstance(now, BaseException) or isinstance(seen, BaseException):
+                if not (isinstance(now, BaseException) and isinstance(seen, BaseException)
+                        and error_key(now) == error_key(seen)):
+                    return True
+            elif not equal(_equals(self.specs[src]), seen, now):
+                return True
+        return False
+
+    # -- effects ------------------------------------------------------------------
+
+    def run(self, effect: int, errors: list[BaseException]) -> bool:
+        """One run: its cleanup, then (unless that disposed it, S7) its body. False if the body raised."""
+        cleanup = self.cleanups.pop(effect, None)
+        if cleanup is not None:
+            try:
+                cleanup()
+            except Exception as exc:
+                errors.append(exc)  # S1: the body still runs
+        if effect in self.disposed:
             return True
-        vals = self.evaluate() if values is None else values
-        return any(not same(_known(vals[n]), v) for n, v in observation)
+        body = self.bodies[effect]
+        assert body is not None
+        self.deps[effect] = []
+        self.depth += 1
+        try:
+            result = body()
+        except Exception as exc:
+            errors.append(exc)
+            return False
+        finally:
+            self.depth -= 1
+        if result is not None:
+            if effect in self.disposed:  # disposed during its own run: the new cleanup runs at once
+                try:
+                    result()
+                except Exception as exc:
+                    errors.append(exc)
+            else:
+                self.cleanups[effect] = result
+        return True
 
-    def live_effects(self) -> list[int]:
-        """Effects not disposed, in creation order."""
-        return list(self._effects)
+    def flush(self, errors: list[BaseException]) -> None:
+        rounds = 0
+        self.depth += 1
+        try:
+            while self.pending:
+                rounds += 1
+                if rounds > self.max_rounds:
+                    errors.append(ModelRunaway())
+                    return
+                queue = sorted(self.pending)
+                self.pending = []
+                self.queued = set(queue)
+                for e in queue:
+                    self.queued.discard(e)
+                    if e not in self.disposed and self.stale(e):
+                        self.run(e, errors)
+        finally:
+            self.queued = set()
+            self.depth -= 1
 
-    def round_members(self, observations: dict[int, Observation]) -> list[int]:
-        """The effects a round starting now runs, in creation order."""
-        values = self.evaluate()
-        return [e for e in self.live_effects() if self.is_stale(observations.get(e), values)]
+    def flush_if_idle(self) -> None:
+        if self.depth == 0 and self.pending:
+            errors: list[BaseException] = []
+            self.flush(errors)
+            if errors:
+                raise ModelRaise(errors)
 
-    # -- the rule, as code ---------------------------------------------------
+    # -- steps ----------------------------------------------------------------------
 
-    def flush(self, observations: dict[int, Observation], first: int | None = None, max_rounds: int = 1000) -> list[Run]:
-        """Run a flush on the model: the effect runs a correct kernel makes, in order.
+    def step(self, step: Step) -> tuple[list[Event], tuple[Key, ...]]:
+        """Apply one top-level step; return the events a correct kernel logs and what it raises."""
+        self.events = []
+        self.states = [self.state()]
+        try:
+            self.execute(step)
+        except ModelRaise as raised:
+            return self.events, tuple(sorted(k for e in raised.errors for k in leaf_keys(e)))
+        except Exception as exc:
+            return self.events, leaf_keys(exc)
+        return self.events, ()
 
-        `observations` (what each effect last read) is updated in place, and so
-        are the signals (effects' writes). `first` is an effect being created:
-        its initial run comes before any round.
-        """
-        runs: list[Run] = []
+    def execute(self, step: Step) -> None:
+        if isinstance(step, AddSignal | AddComputed | AddEffect):
+            self.add(step)
+        elif isinstance(step, Set):
+            old = self.value[step.signal]
+            value = {"same": old, "copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)
+            changed = self.version[step.signal]
+            self.write(step.signal, value)
+            if self.version[step.signal] != changed and self.subscribers(step.signal):
+                self.flush_if_idle()
+        elif isinstance(step, Read):
+            self.read(CALLER, step.node, step.how)
+        elif isinstance(step, Dispose):
+            self.dispose(step.node)
+        else:
+            self.depth += 1
+            try:
+                for inner in step.steps:
+                    self.execute(inner)
+            finally:
+                self.depth -= 1
+                self.flush_if_idle()  # a flush error replaces the one that left the batch, as in Python
 
-        def run(effect: int) -> None:
-            r = self.observe(effect)
-            runs.append(r)
-            observations[effect] = list(r.reads)
-            if r.wrote is not None:
-                self.write(*r.wrote)
+    def add(self, spec: NodeSpec) -> None:
+        node = len(self.specs)
+        self.specs.append(spec)
+        self.version.append(0)
+        self.deps.append([])
+        self.changes.append(0)
+        if isinstance(spec, AddSignal):
+            self.value.append(spec.init)
+            self.bodies.append(None)
+            return
+        self.value.append(_UNSET)
+        if isinstance(spec, AddComputed):
+            self.bodies.append(computed_body(self, node, spec))
+            return
+        self.bodies.append(effect_body(self, node, spec))
+        errors: list[BaseException] = []
+        ok = self.run(node, errors)
+        if not ok:
+            self.dispose_collecting(node, errors)  # S2: its own first run raised
+        if self.pending:
+            self.flush(errors)
+        if errors:
+            self.dispose_collecting(node, errors)  # S2: the flush after it failed
+            raise ModelRaise(errors)
 
-        if first is not None:
-            run(first)
-        for _ in range(max_rounds):
-            members = self.round_members(observations)
-            if not members:
-                return runs
-            for e in members:
-                if e not in self.disposed and self.is_stale(observations.get(e)):
-                    run(e)
-        raise RuntimeError(f"the model did not settle within {max_rounds} rounds")
+    def dispose_collecting(self, node: int, errors: list[BaseException]) -> None:
+        try:
+            self.dispose(node)
+        except Exception as exc:
+            errors.append(exc)
 
 
-def _known(v: int | None) -> int:
-    if v is None:
-        raise ValueError("an effect has no value")
-    return v
-
-
-def _reads_of(spec: NodeSpec) -> tuple[int, ...]:
-    if isinstance(spec, AddComputed):
-        return spec.inputs
-    if isinstance(spec, AddEffect):
-        extra = () if spec.untracked is None else (spec.untracked,)
-        return spec.inputs + extra
-    return ()
+def _equals(spec: NodeSpec) -> str | None:
+    return None if isinstance(spec, AddEffect) else spec.equals

@@ -1,34 +1,92 @@
-"""Programs: the operations the machines apply, as data.
+"""Programs: the operations the machines apply, as plain data.
 
-A program is a list of steps. `AddSignal`/`AddComputed`/`AddEffect` build the
-graph (node ids are creation indices); `Set`, `Read`, `Dispose` and `Batch`
-operate on it. The same program can be printed as readable steps, saved as
-JSON and replayed on any target.
+A program is a domain size and a list of steps. `AddSignal`/`AddComputed`/
+`AddEffect` build the graph (node ids are creation indices); `Set`, `Read`,
+`Dispose` and `Batch` operate on it. The same program is printed as readable
+steps, saved as JSON, replayed on any target, enumerated by `exhaustive` and
+drawn by the Hypothesis machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, cast
+from typing import Any, Literal, TypeAlias
 
-from glitchless.properties.model import AddComputed, AddEffect, AddSignal, EffectWrite, NodeSpec
+FunctionName: TypeAlias = str
+FUNCTIONS: tuple[str, ...] = ("sum", "max", "min", "parity", "if", "coalesce")
+WRITE_KINDS = ("const", "clamp", "count")
+SET_MODES = ("new", "same", "copy", "float", "update")
+HOWS = ("get", "peek", "untracked")
+
+
+def arity_range(fn: str) -> tuple[int, int]:
+    """Smallest and largest number of inputs `fn` takes."""
+    return (3, 3) if fn == "if" else (1, 3)
+
+
+@dataclass(frozen=True)
+class AddSignal:
+    """`rt.signal(init, equals=...)`. equals: None (`is` or `==`), "parity" (same value mod 2) or
+    "strict" (raises TypeError when handed a float: the set raises and changes nothing)."""
+
+    init: int
+    equals: str | None = None
+
+
+@dataclass(frozen=True)
+class AddComputed:
+    """`rt.computed(fn(inputs))`; with `fails`, the fn raises when its result equals `fails`."""
+
+    fn: str
+    inputs: tuple[int, ...]
+    equals: str | None = None
+    fails: int | None = None
+
+
+@dataclass(frozen=True)
+class EffectWrite:
+    """What an effect writes after its reads. const: `value`; clamp: min(target, value);
+    count: min(target + 1, value) (clamp and count read the target, tracked). count with a
+    high `value` settles in many rounds; past the round bound it must raise RunawayEffectError."""
+
+    target: int
+    kind: Literal["const", "clamp", "count"]
+    value: int
+
+
+@dataclass(frozen=True)
+class AddEffect:
+    """`rt.effect(body)`. The body reads fn(inputs), then `untracked` (untracked), writes `write`,
+    disposes `disposes`, then raises if `fails` equals fn's result. With `cleanup` it returns a
+    cleanup that disposes `cleanup_disposes` and raises when `cleanup_raises` and fn's result of
+    its run was odd."""
+
+    fn: str
+    inputs: tuple[int, ...]
+    cleanup: bool = False
+    write: EffectWrite | None = None
+    untracked: int | None = None
+    fails: int | None = None
+    disposes: int | None = None
+    cleanup_disposes: int | None = None
+    cleanup_raises: bool = False
 
 
 @dataclass(frozen=True)
 class Set:
-    """`signal.set(...)`. mode "new" writes `value`; "same" writes the signal's current value
-    object back; "copy" writes an equal but distinct object (`value` then records what it was)."""
+    """A caller's write. new: `value`; same: the current object back; copy: an equal int subclass
+    object; float: float(value); update: `s.update(lambda v: value)`."""
 
     signal: int
     value: int = 0
-    mode: Literal["new", "same", "copy"] = "new"
+    mode: Literal["new", "same", "copy", "float", "update"] = "new"
 
 
 @dataclass(frozen=True)
 class Read:
-    """A caller's read: `node.get()` outside any reactive run, `node.peek()`, or `rt.untracked(node.get)`."""
+    """A caller's read: `node.get()`, `node.peek()` or `rt.untracked(node.get)`."""
 
     node: int
     how: Literal["get", "peek", "untracked"] = "get"
@@ -41,55 +99,60 @@ class Dispose:
 
 @dataclass(frozen=True)
 class Batch:
-    """`with rt.batch():` around the inner steps (Set, Read, Dispose of an effect, nested Batch)."""
+    """`with rt.batch():` around the inner steps (Set, Read, Dispose, nested Batch)."""
 
     steps: tuple[Step, ...]
 
 
+NodeSpec: TypeAlias = AddSignal | AddComputed | AddEffect
 Step: TypeAlias = AddSignal | AddComputed | AddEffect | Set | Read | Dispose | Batch
+NODE_TYPES = (AddSignal, AddComputed, AddEffect)
+_KINDS: dict[str, type[Any]] = {"signal": AddSignal, "computed": AddComputed, "effect": AddEffect, "set": Set,
+                                 "read": Read, "dispose": Dispose, "batch": Batch}
 
 
-def node_names(steps: Iterable[Step]) -> list[str]:
-    """s0, c1, e2, ...: the name of each node, by kind and creation index."""
+def node_names(steps: tuple[Step, ...] | list[Step]) -> list[str]:
+    """s0, c1, e2, ...: each node's name, by kind and creation index."""
     names: list[str] = []
     for step in steps:
-        if isinstance(step, AddSignal):
-            names.append(f"s{len(names)}")
-        elif isinstance(step, AddComputed):
-            names.append(f"c{len(names)}")
-        elif isinstance(step, AddEffect):
-            names.append(f"e{len(names)}")
+        if isinstance(step, NODE_TYPES):
+            names.append(f"{type(step).__name__[3].lower()}{len(names)}")
     return names
 
 
-def _call(fn: str, inputs: tuple[int, ...], names: list[str]) -> str:
-    return f"{fn}({', '.join(names[i] for i in inputs)})"
-
-
-def describe_step(step: Step, names: list[str], index: int | None = None) -> list[str]:
+def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     """One step as readable lines (a batch spans several)."""
+    def call(fn: str, inputs: tuple[int, ...]) -> str:
+        return f"{fn}({', '.join(names[i] for i in inputs)})"
+
     if isinstance(step, AddSignal):
-        return [f"{names[index or 0]} = signal({step.init})"]
+        return [f"{names[index]} = signal({step.init}" + (f", equals={step.equals})" if step.equals else ")")]
     if isinstance(step, AddComputed):
-        return [f"{names[index or 0]} = computed({_call(step.fn, step.inputs, names)})"]
+        extra = (f", equals={step.equals}" if step.equals else "") + (
+            f"; raises when = {step.fails}" if step.fails is not None else "")
+        return [f"{names[index]} = computed({call(step.fn, step.inputs)}{extra})"]
     if isinstance(step, AddEffect):
-        parts = [f"reads {_call(step.fn, step.inputs, names)}"]
+        parts = [f"reads {call(step.fn, step.inputs)}"]
         if step.untracked is not None:
             parts.append(f"untracked read of {names[step.untracked]}")
         if step.write is not None:
-            t = names[step.write.target]
-            rhs = f"min({t}, {step.write.value})" if step.write.kind == "clamp" else str(step.write.value)
-            parts.append(f"then writes {t} := {rhs}")
+            t, w = names[step.write.target], step.write
+            parts.append("writes " + t + " := " + {"const": str(w.value), "clamp": f"min({t}, {w.value})",
+                                                   "count": f"min({t} + 1, {w.value})"}[w.kind])
+        if step.disposes is not None:
+            parts.append(f"disposes {names[step.disposes]}")
+        if step.fails is not None:
+            parts.append(f"raises when the result = {step.fails}")
         if step.cleanup:
-            parts.append("returns a cleanup")
-        return [f"{names[index or 0]} = effect({'; '.join(parts)})"]
+            what = [f"disposes {names[step.cleanup_disposes]}"] if step.cleanup_disposes is not None else []
+            what += ["raises after an odd result"] if step.cleanup_raises else []
+            parts.append("returns a cleanup" + (f" that {' and '.join(what)}" if what else ""))
+        return [f"{names[index]} = effect({'; '.join(parts)})"]
     if isinstance(step, Set):
         s = names[step.signal]
-        if step.mode == "same":
-            return [f"{s}.set({s}.peek())   # the same object ({step.value}): an equal write"]
-        if step.mode == "copy":
-            return [f"{s}.set(copy({step.value}))   # equal to, not the same object as, {s}'s value"]
-        return [f"{s}.set({step.value})"]
+        return [{"new": f"{s}.set({step.value})", "same": f"{s}.set({s}.peek())   # the same object",
+                 "copy": f"{s}.set(IntCopy({step.value}))   # equal, not identical",
+                 "float": f"{s}.set({float(step.value)})", "update": f"{s}.update(lambda _: {step.value})"}[step.mode]]
     if isinstance(step, Read):
         n = names[step.node]
         return [{"get": f"{n}.get()", "peek": f"{n}.peek()", "untracked": f"rt.untracked({n}.get)"}[step.how]]
@@ -98,9 +161,7 @@ def describe_step(step: Step, names: list[str], index: int | None = None) -> lis
     lines = ["with rt.batch():"]
     for inner in step.steps:
         lines.extend("    " + line for line in describe_step(inner, names))
-    if not step.steps:
-        lines.append("    pass")
-    return lines
+    return lines + (["    pass"] if not step.steps else [])
 
 
 @dataclass(frozen=True)
@@ -109,18 +170,15 @@ class Program:
     steps: tuple[Step, ...]
 
     def nodes(self) -> list[NodeSpec]:
-        return [s for s in self.steps if isinstance(s, AddSignal | AddComputed | AddEffect)]
+        return [s for s in self.steps if isinstance(s, NODE_TYPES)]
 
     def describe(self, numbered: bool = True) -> str:
         names = node_names(self.steps)
         out: list[str] = []
         node = 0
         for i, step in enumerate(self.steps, 1):
-            index = None
-            if isinstance(step, AddSignal | AddComputed | AddEffect):
-                index = node
-                node += 1
-            lines = describe_step(step, names, index)
+            lines = describe_step(step, names, node)
+            node += isinstance(step, NODE_TYPES)
             prefix = f"{i:3d}. " if numbered else ""
             out.append(prefix + lines[0])
             out.extend(" " * len(prefix) + line for line in lines[1:])
@@ -136,75 +194,47 @@ class Program:
             data = json.loads(text)
             domain = int(data["domain"])
             steps = tuple(_decode(s) for s in data["steps"])
-        except (KeyError, TypeError, IndexError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, IndexError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"not a program: {exc}") from exc
         if domain < 2:
             raise ValueError("domain must be at least 2")
         return cls(domain, steps)
 
-    def __iter__(self) -> Iterator[Step]:
-        return iter(self.steps)
-
 
 def _encode(step: Step) -> list[Any]:
-    if isinstance(step, AddSignal):
-        return ["signal", step.init]
-    if isinstance(step, AddComputed):
-        return ["computed", step.fn, list(step.inputs)]
-    if isinstance(step, AddEffect):
-        opts: dict[str, Any] = {}
-        if step.cleanup:
-            opts["cleanup"] = True
-        if step.write is not None:
-            opts["write"] = [step.write.target, step.write.kind, step.write.value]
-        if step.untracked is not None:
-            opts["untracked"] = step.untracked
-        return ["effect", step.fn, list(step.inputs), opts]
-    if isinstance(step, Set):
-        return ["set", step.signal, int(step.value), step.mode]
-    if isinstance(step, Read):
-        return ["read", step.node, step.how]
-    if isinstance(step, Dispose):
-        return ["dispose", step.node]
-    return ["batch", [_encode(s) for s in step.steps]]
+    kind = next(k for k, t in _KINDS.items() if isinstance(step, t))
+    if isinstance(step, Batch):
+        return [kind, [_encode(s) for s in step.steps]]
+    fields = {}
+    for f in dataclasses.fields(step):
+        v = getattr(step, f.name)
+        if v != f.default:
+            fields[f.name] = dataclasses.astuple(v) if isinstance(v, EffectWrite) else v
+    return [kind, fields]
 
 
 def _decode(item: Any) -> Step:
-    if not isinstance(item, list) or not item:
+    if not isinstance(item, list) or len(item) != 2 or item[0] not in _KINDS:
         raise ValueError(f"not a step: {item!r}")
-    kind = item[0]
-    if kind == "signal":
-        return AddSignal(int(item[1]))
-    if kind == "computed":
-        return AddComputed(str(item[1]), tuple(int(i) for i in item[2]))
-    if kind == "effect":
-        opts = item[3] if len(item) > 3 else {}
-        w = opts.get("write")
-        write = None
-        if w is not None:
-            if w[1] not in ("const", "clamp"):
-                raise ValueError(f"unknown write kind {w[1]!r}")
-            write = EffectWrite(int(w[0]), w[1], int(w[2]))
-        untracked = opts.get("untracked")
-        return AddEffect(
-            str(item[1]),
-            tuple(int(i) for i in item[2]),
-            bool(opts.get("cleanup", False)),
-            write,
-            None if untracked is None else int(untracked),
-        )
-    if kind == "set":
-        mode = item[3] if len(item) > 3 else "new"
-        if mode not in ("new", "same", "copy"):
-            raise ValueError(f"unknown write mode {mode!r}")
-        return Set(int(item[1]), int(item[2]), cast(Literal["new", "same", "copy"], mode))
-    if kind == "read":
-        how = item[2] if len(item) > 2 else "get"
-        if how not in ("get", "peek", "untracked"):
-            raise ValueError(f"unknown read {how!r}")
-        return Read(int(item[1]), cast(Literal["get", "peek", "untracked"], how))
-    if kind == "dispose":
-        return Dispose(int(item[1]))
+    kind, body = item
     if kind == "batch":
-        return Batch(tuple(_decode(s) for s in item[1]))
-    raise ValueError(f"unknown step kind {kind!r}")
+        return Batch(tuple(_decode(s) for s in body))
+    if not isinstance(body, dict):
+        raise ValueError(f"not a step: {item!r}")
+    args = dict(body)
+    if "inputs" in args:
+        args["inputs"] = tuple(int(i) for i in args["inputs"])
+    if args.get("write") is not None:
+        t, k, v = args["write"]
+        if k not in WRITE_KINDS:
+            raise ValueError(f"unknown write kind {k!r}")
+        args["write"] = EffectWrite(int(t), k, int(v))
+    if args.get("mode", "new") not in SET_MODES or args.get("how", "get") not in HOWS:
+        raise ValueError(f"unknown mode in {item!r}")
+    if args.get("fn", "sum") not in FUNCTIONS:
+        raise ValueError(f"unknown function {args['fn']!r}")
+    try:
+        step: Step = _KINDS[kind](**args)
+    except TypeError as exc:
+        raise ValueError(f"bad {kind} step: {exc}") from None
+    return step

@@ -21,15 +21,16 @@ Two ways to put them to work:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from hypothesis import strategies as st
 
-from glitchless.kernel import Kernel, Runtime
-from glitchless.properties.harness import Session
+from glitchless.kernel import Kernel
 from glitchless.properties.hooks import Violation
-from glitchless.properties.model import FUNCTIONS, AddSignal
-from glitchless.properties.program import Program, Read, Set, Step
+from glitchless.properties.machine import Options, draw_step
+from glitchless.properties.program import NODE_TYPES, AddEffect, Program, Step
+from glitchless.properties.runner import Session
+from glitchless.properties.runner import check_program as run_program
 from glitchless.properties.targets import load_target
 
 
@@ -45,58 +46,30 @@ def programs(
 ) -> Program:
     """A random graph (signals, computeds over earlier nodes, effects) and operations on it.
 
-    Steps are resolved against a live glitchless graph as they are drawn, so every
-    program is well formed, using only the features `target` supports; shrinking
-    makes graphs and operation lists smaller.
+    Drawn by the same generator as `glitchless fuzz`, resolved step by step against
+    a session on `target` (so only features it supports appear); shrinking makes
+    graphs and operation lists smaller.
     """
-    values = st.integers(0, domain - 1)
-    pick = st.integers(0, 15)
-    session = Session(Runtime(), domain, unsupported=load_target(target).unsupported)
+    session = Session(load_target(target), domain)
+    options = Options(cascades=effect_writes)
     steps: list[Step] = []
-
-    def add(step: Step) -> None:
+    nodes = draw(st.integers(1, max_nodes))
+    ops = draw(st.integers(0, max_ops))
+    while len(session.specs) < nodes or len(steps) - len(session.specs) < ops:
+        step = draw_step(lambda n: draw(st.integers(0, n - 1)), session, options, max_nodes=nodes)
+        if isinstance(step, AddEffect) and step.write is not None and not effect_writes:
+            continue
+        if isinstance(step, NODE_TYPES) == (len(session.specs) >= nodes):
+            continue
         session.apply(step)
         steps.append(step)
-
-    add(AddSignal(draw(values)))
-    for _ in range(draw(st.integers(0, max_nodes - 1))):
-        kind = draw(st.sampled_from(["signal", "computed", "effect"]))
-        fn = draw(st.sampled_from(FUNCTIONS))
-        picks = draw(st.lists(pick, min_size=1, max_size=3))
-        if kind == "signal":
-            add(AddSignal(draw(values)))
-        elif kind == "computed":
-            add(session.computed_step(fn, picks))
-        else:
-            write: tuple[Literal["const", "clamp"], int, int] | None = None
-            if effect_writes and draw(st.booleans()):
-                how: Literal["const", "clamp"] = draw(st.sampled_from(["const", "clamp"]))
-                write = (how, draw(pick), draw(values))
-            add(session.effect_step(fn, picks, draw(st.booleans()), write, None))
-    for _ in range(draw(st.integers(0, max_ops))):
-        op = draw(st.sampled_from(["set", "equal", "read", "batch"]))
-        signals, readable = session.signals(), session.readable()
-        if op == "set":
-            add(Set(signals[draw(pick) % len(signals)], draw(values)))
-        elif op == "equal":
-            add(Set(signals[draw(pick) % len(signals)], 0, draw(st.sampled_from(["same", "copy"]))))
-        elif op == "read":
-            add(Read(readable[draw(pick) % len(readable)], draw(st.sampled_from(["get", "peek", "untracked"]))))
-        else:
-            writes = draw(st.lists(st.tuples(st.just("set"), pick, values), min_size=1, max_size=3))
-            add(session.batch_step(writes))
     session.close()
     return Program(domain, tuple(steps))
 
 
 def check_program(program: Program, target: str = "glitchless", checks: Sequence[str] | None = None) -> list[Violation]:
     """Run `program` on a fresh runtime of `target` and return every rule it broke (empty: none)."""
-    t = load_target(target)
-    session = Session(t.make(), program.domain, checks, t.unsupported)
-    try:
-        return session.run(program.steps)
-    finally:
-        session.close()
+    return run_program(program, target, checks)
 
 
 def invocations(

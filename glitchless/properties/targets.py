@@ -9,8 +9,12 @@ runtime-like object. The machines only use this surface:
     with rt.batch(): ...         rt.untracked(fn)
 
 A runtime may carry `unsupported`, a frozenset naming features it lacks
-("cleanups", "dispose_computed"); the machines then never generate them and
-report the matching properties as not applicable. The layers above the
+(FEATURES: "cleanups", "dispose_computed", "equals" (custom equality),
+"update", "peek", "untracked", "batch"); the machines then never generate
+them, and `conformance` reports the parts needing them as not applicable.
+`max_rounds` (an attribute of the runtime, or MAX_FLUSH_ROUNDS in its
+module) is the flush's round bound; without one, no cascade near a bound
+and no runaway is generated. The layers above the
 runtime ("components": the component Kernel; "scheduler": async effects on
 the fake loop) exist only for targets whose runtime is a glitchless
 `Runtime`; on others the properties that need them are not applicable.
@@ -19,6 +23,7 @@ the fake loop) exist only for targets whose runtime is a glitchless
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,7 +33,7 @@ from glitchless.kernel import Runtime
 
 R = TypeVar("R")
 
-FEATURES = ("cleanups", "dispose_computed")
+FEATURES = ("cleanups", "dispose_computed", "equals", "update", "peek", "untracked", "batch")
 # Layers built on the glitchless Runtime itself: a target has them when its runtime is one.
 LAYERS = ("components", "scheduler")
 
@@ -83,6 +88,7 @@ class Target:
     factory: Callable[[], RuntimeLike] = field(compare=False)
     unsupported: frozenset[str] = frozenset()
     layers: frozenset[str] = frozenset()  # LAYERS this target has
+    max_rounds: int | None = None  # the flush's round bound, when it has one
 
     def make(self) -> RuntimeLike:
         return self.factory()
@@ -91,6 +97,8 @@ class Target:
         """Has this target the feature (one of FEATURES, or LAYERS) a property needs? None: nothing needed."""
         if feature is None:
             return True
+        if feature == "round_bound":
+            return self.max_rounds is not None
         if feature in LAYERS:
             return feature in self.layers
         return feature not in self.unsupported
@@ -110,7 +118,8 @@ class Target:
         if unknown:
             raise TargetError(f"{name}: unknown features in 'unsupported': {', '.join(sorted(unknown))}")
         layers = frozenset(LAYERS) if isinstance(probe, Runtime) else frozenset()
-        return cls(name, factory, unsupported, layers)
+        bound = getattr(probe, "max_rounds", None) or getattr(sys.modules.get(type(probe).__module__), "MAX_FLUSH_ROUNDS", None)
+        return cls(name, factory, unsupported, layers, bound if isinstance(bound, int) else None)
 
 
 def resolve_alias(spec: str) -> str:

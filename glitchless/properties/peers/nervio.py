@@ -70,7 +70,7 @@ class _Effect:
 
 
 class NervioRuntime:
-    unsupported = frozenset({"dispose_computed"})
+    unsupported = frozenset({"dispose_computed", "equals", "update"})
 
     def signal(self, value: Any, /) -> _Signal:
         return _Signal(value)

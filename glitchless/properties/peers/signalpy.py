@@ -67,7 +67,7 @@ class _Effect:
 
 
 class SignalpyRuntime:
-    unsupported = frozenset({"cleanups"})
+    unsupported = frozenset({"cleanups", "equals", "update"})
 
     def signal(self, value: Any, /) -> _Signal:
         return _Signal(value)

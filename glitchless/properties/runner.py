@@ -1,0 +1,542 @@
+"""The runner: one program, driven on a target and on the model side by side, step by step.
+
+For every step the model says which events a correct kernel logs (effect
+runs and their reads, writes, disposals, cleanups, errors, the caller's reads)
+and what the step raises; the target, running the same node bodies, logs what
+it does. The first event where the two logs differ is the bug: `classify`
+names the first property it breaks. Computed runs are a kernel's own business
+(S6 lets them recompute whenever a source was written), so they are checked
+apart: each must read values of one settled assignment (glitch freedom), run
+only when something reads (laziness) and never with unchanged inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from glitchless.properties.hooks import StepContext, Violation, extra_checks
+from glitchless.properties.model import (
+    CALLER,
+    EQUALS,
+    Event,
+    IntCopy,
+    Key,
+    Model,
+    computed_body,
+    effect_body,
+    leaf_keys,
+    value_key,
+)
+from glitchless.properties.program import (
+    NODE_TYPES,
+    AddComputed,
+    AddEffect,
+    AddSignal,
+    Batch,
+    Dispose,
+    NodeSpec,
+    Program,
+    Read,
+    Set,
+    Step,
+    arity_range,
+    describe_step,
+    node_names,
+)
+from glitchless.properties.targets import Target, load_target
+
+
+class InvalidStep(ValueError):
+    """A step that does not fit the graph built so far, or needs a feature the target lacks."""
+
+
+def features_of(step: Step) -> set[str]:
+    """The optional target features a step uses (see targets.FEATURES)."""
+    if isinstance(step, Batch):
+        return set().union(*(features_of(s) for s in step.steps)) | {"batch"}
+    if isinstance(step, AddSignal | AddComputed):
+        return {"equals"} if step.equals else set()
+    if isinstance(step, AddEffect):
+        return ({"cleanups"} if step.cleanup else set()) | ({"untracked"} if step.untracked is not None else set())
+    if isinstance(step, Set):
+        return {"update"} if step.mode == "update" else set()
+    if isinstance(step, Read):
+        return {"peek"} if step.how == "peek" else {"untracked"} if step.how == "untracked" else set()
+    return set()
+
+
+def refs(step: Step) -> list[tuple[int, str]]:
+    """The nodes a step refers to, with the kind each must be ("readable", "signal", "disposable")."""
+    if isinstance(step, AddComputed):
+        return [(i, "readable") for i in step.inputs]
+    if isinstance(step, AddEffect):
+        out = [(i, "readable") for i in step.inputs]
+        out += [(step.untracked, "readable")] if step.untracked is not None else []
+        out += [(step.write.target, "signal")] if step.write is not None else []
+        return out + [(n, "disposable") for n in (step.disposes, step.cleanup_disposes) if n is not None]
+    if isinstance(step, Set):
+        return [(step.signal, "signal")]
+    if isinstance(step, Read):
+        return [(step.node, "readable")]
+    if isinstance(step, Dispose):
+        return [(step.node, "disposable")]
+    if isinstance(step, Batch):
+        return [r for s in step.steps for r in refs(s)]
+    return []
+
+
+class Session:
+    """A target runtime and the model, driven by the same steps; `apply` checks each."""
+
+    def __init__(self, target: Target | str, domain: int = 3, checks: Iterable[str] | None = None) -> None:
+        self.target = target if isinstance(target, Target) else load_target(target)
+        self.rt = self.target.make()
+        self.domain = domain
+        self.checks = None if checks is None else frozenset(checks)
+        self.model = Model(domain, self.target.max_rounds)
+        self.steps: list[Step] = []
+        self.handles: list[Any] = []
+        self.specs: list[NodeSpec] = []
+        self.events: list[Event] = []
+        self.side: list[Event] = []  # computed runs and their reads
+        self.active = 0  # caller reads, effect runs and computed runs in progress
+        self.in_batch = False
+        self.last_run: dict[int, tuple[int, tuple[int, ...]]] = {}  # computed -> (step, upstream changes) of its last run
+        self.before: tuple[list[int], set[int]] = ([], set())  # the model's change counts before this step
+        self.broken = False  # target and model diverged: later steps are not checked
+        self.violations: list[Violation] = []
+
+    @property
+    def program(self) -> Program:
+        return Program(self.domain, tuple(self.steps))
+
+    # -- the Api the node bodies use, on the target ---------------------------------
+
+    def log(self, event: Event) -> None:
+        if event[0] == "crun":  # who else is running, and are we inside a batch's body
+            self.side.append(("crun", event[1], self.active - 1, self.in_batch))
+        elif (event[0] == "read" and event[1] != CALLER
+                                  and isinstance(self.specs[event[1]], AddComputed)):
+            self.side.append(event)
+        else:
+            self.events.append(event)
+
+    def read(self, by: int, node: int, how: str = "get") -> Any:
+        h = self.handles[node]
+        try:
+            v = h.get() if how == "get" else h.peek() if how == "peek" else self.rt.untracked(h.get)
+        except Exception as exc:
+            self.log(("read", by, node, value_key(self.specs[node], exc)))
+            raise
+        self.log(("read", by, node, value_key(self.specs[node], v)))
+        return v
+
+    def write(self, signal: int, value: Any) -> None:
+        self.handles[signal].set(value)
+
+    def dispose(self, node: int) -> None:
+        if self.handles[node] is not None:  # None: an effect whose creation raised (no handle)
+            self.handles[node].dispose()
+
+    def _counted(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            self.active += 1
+            try:
+                return fn()
+            finally:
+                self.active -= 1
+
+        return run
+
+    # -- steps ----------------------------------------------------------------------
+
+    def run(self, steps: Iterable[Step]) -> list[Violation]:
+        found: list[Violation] = []
+        for step in steps:
+            found.extend(self.apply(step))
+        return found
+
+    def validate(self, step: Step) -> None:
+        n = len(self.specs)
+        for node, kind in refs(step):
+            own = isinstance(step, AddEffect) and node == n and kind == "disposable"
+            if not (0 <= node < n or own):
+                raise InvalidStep(f"node {node} does not exist yet")
+            spec = step if own else self.specs[node]
+            ok = {"readable": not isinstance(spec, AddEffect), "signal": isinstance(spec, AddSignal),
+                  "disposable": not isinstance(spec, AddSignal)}[kind]
+            if not ok:
+                raise InvalidStep(f"node {node} is not a {kind} node")
+            if kind == "disposable" and isinstance(spec, AddComputed) and "dispose_computed" in self.target.unsupported:
+                raise InvalidStep(f"{self.target.name} cannot dispose computeds")
+        if isinstance(step, AddComputed | AddEffect):
+            lo, hi = arity_range(step.fn)
+            if not lo <= len(step.inputs) <= hi:
+                raise InvalidStep(f"{step.fn} takes {lo}..{hi} inputs, got {len(step.inputs)}")
+        if isinstance(step, Batch) and any(isinstance(s, NODE_TYPES) for s in step.steps):
+            raise InvalidStep("nodes are created outside batches")
+        lacking = features_of(step) & self.target.unsupported
+        if lacking:
+            raise InvalidStep(f"{self.target.name} does not support {', '.join(sorted(lacking))}")
+
+    def apply(self, step: Step) -> list[Violation]:
+        """Apply one step to both; return the enabled violations it shows (at most one)."""
+        self.validate(step)
+        self.steps.append(step)
+        index = len(self.steps)
+        if self.broken:
+            return []
+        self.before = (list(self.model.changes), set(self.model.disposed))
+        expected, raised = self.model.step(step)
+        self.events, self.side = [], []
+        try:
+            self.execute(step)
+            got: tuple[Key, ...] = ()
+        except Exception as exc:
+            got = leaf_keys(exc)
+        found = []
+        want = expected + [("op", raised)]
+        have = self.events + [("op", got)]
+        if want != have:
+            self.broken = True
+            found.append(classify(want, have, self, index))
+        else:
+            found.extend(self.computed_checks(index))
+            if extra_checks():
+                ctx = StepContext(self.rt, self.handles, self.model, self.steps, index)
+                for info, check in extra_checks():
+                    found.extend(check(ctx))
+        found = [v for v in found if self.enabled(v)][:1]
+        self.violations.extend(found)
+        return found
+
+    def enabled(self, v: Violation) -> bool:
+        return self.checks is None or v.property in self.checks or v.label in self.checks
+
+    def execute(self, step: Step) -> None:
+        if isinstance(step, NODE_TYPES):
+            node = len(self.specs)
+            self.specs.append(step)
+            self.handles.append(None)
+            kw = {"equals": EQUALS[step.equals]} if not isinstance(step, AddEffect) and step.equals else {}
+            if isinstance(step, AddSignal):
+                self.handles[node] = self.rt.signal(step.init, **kw)
+            elif isinstance(step, AddComputed):
+                self.handles[node] = self.rt.computed(self._counted(computed_body(self, node, step)), **kw)
+            else:
+                self.handles[node] = self.rt.effect(self._counted(effect_body(self, node, step)))
+        elif isinstance(step, Set):
+            h = self.handles[step.signal]
+            if step.mode == "update":
+                h.update(lambda _: step.value)
+            else:
+                value = {"copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)
+                h.set(self.rt.untracked(h.get) if step.mode == "same" else value)
+        elif isinstance(step, Read):
+            self._counted(lambda: self.read(CALLER, step.node, step.how))()
+        elif isinstance(step, Dispose):
+            self.dispose(step.node)
+        else:
+            outer = self.in_batch
+            with self.rt.batch():
+                self.in_batch = True
+                try:
+                    for inner in step.steps:
+                        self.execute(inner)
+                finally:
+                    self.in_batch = outer
+
+    # -- computed runs ---------------------------------------------------------------
+
+    def upstream(self, node: int) -> set[int]:
+        spec = self.specs[node]
+        ins = spec.inputs if isinstance(spec, AddComputed) else ()
+        return {node}.union(*(self.upstream(i) for i in ins))
+
+    def computed_checks(self, index: int) -> list[Violation]:
+        if not self.side:
+            return []
+        names = node_names(self.steps)
+        runs: dict[int, list[Event]] = {}
+        order: list[tuple[int, list[Event]]] = []
+        found: list[Violation] = []
+        for ev in self.side:
+            if ev[0] == "crun":
+                runs[ev[1]] = []
+                order.append((ev[1], runs[ev[1]]))
+                c = ev[1]
+                up = sorted(self.upstream(c) - {c})
+                sig = tuple(self.model.changes[u] + (u in self.model.disposed) for u in up)
+                changes, disposed = self.before
+                start = tuple((changes[u] if u < len(changes) else 0) + (u in disposed) for u in up)
+                last = self.last_run.get(c)  # (step, upstream changes before that step)
+                if last is not None and (last[1] == sig if last[0] < index else start == sig):
+                    found.append(Violation("laziness", "unchanged-inputs", f"{names[c]} recomputed although "
+                                           "nothing it depends on changed since its last run", index))
+                self.last_run[c] = (index, start)
+                if ev[2] == 0 and ev[3]:
+                    found.append(Violation("laziness", "eager-run", f"{names[c]} ran inside a batch with "
+                                           "nobody reading it", index))
+            elif ev[1] in runs:
+                runs[ev[1]].append(ev)
+        for c, reads in order:
+            reads = [r for r in reads if not self.behind_parity(r[2])]
+            if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
+                           for _, _, n, key in reads)
+                       for state in self.model.states):
+                seen = ", ".join(f"{names[n]}={_show(k)}" for _, _, n, k in reads)
+                found.append(Violation("glitch_freedom", "inconsistent-read", f"{names[c]} ran reading {seen}: "
+                                       "no state of this step has all those values", index))
+        return found
+
+    def behind_parity(self, node: int) -> bool:
+        """Is a parity computed upstream? (Its cached value is only known up to parity.)"""
+        return any(isinstance(self.specs[u], AddComputed) and self.specs[u].equals == "parity"  # type: ignore[union-attr]
+                   for u in self.upstream(node) - {node})
+
+    def close(self) -> None:
+        """Dispose every effect (unchecked), so peers with global state let go of them."""
+        for spec, h in zip(self.specs, self.handles):
+            if isinstance(spec, AddEffect) and h is not None:
+                try:
+                    h.dispose()
+                except Exception:
+                    pass
+
+
+def _eq(spec: NodeSpec) -> str | None:
+    return None if isinstance(spec, AddEffect) else spec.equals
+
+
+def _show(key: Key) -> str:
+    if key[0] == "!":
+        return f"raises {key[1]}" + (f"({key[2]!r})" if key[2] else "")
+    if key[0] == "~":
+        return "even" if key[1] == 0 else "odd"
+    return repr(key[1]) if key[0] in ("int", "=") else f"{key[0]}({key[1]})"
+
+
+def _show_event(ev: Event, names: list[str]) -> str:
+    kind = ev[0]
+    if kind == "op":
+        return "the step returns" if not ev[1] else "the step raises " + ", ".join(_show(k) for k in ev[1])
+    if kind == "read":
+        who = "the caller" if ev[1] == CALLER else names[ev[1]]
+        return f"{who} reads {names[ev[2]]} = {_show(ev[3])}"
+    if kind == "write":
+        return f"{names[ev[1]]} writes {names[ev[2]]} := {ev[3]}"
+    if kind == "dispose":
+        return f"{names[ev[1]]} disposes {names[ev[2]]}"
+    if kind in ("raised", "cleanup-raised"):
+        what = "its cleanup" if kind == "cleanup-raised" else names[ev[1]]
+        return f"{what} raises " + ", ".join(_show(k) for k in ev[2])
+    return {"run": f"{names[ev[1]]} runs", "end": f"{names[ev[1]]} returns",
+            "cleanup": f"the cleanup of {names[ev[1]]} runs"}[kind]
+
+
+def _as_run(ev: Event, before: list[Event], after: list[Event]) -> Event:
+    """A cleanup that starts a re-run (not called by a disposal): name the run, not the cleanup."""
+    if ev[0] == "cleanup" and ("run", ev[1]) in after and not (
+            before and before[-1][0] == "dispose" and before[-1][2] == ev[1]):
+        return ("run", ev[1])
+    return ev
+
+
+def classify(want: list[Event], have: list[Event], session: Session, index: int) -> Violation:
+    """Name the first property the first difference between the logs breaks."""
+    names = node_names(session.steps)
+    i = next(i for i, (a, b) in enumerate(zip(want, have)) if a != b)
+    x, y = want[i], have[i]
+    said = f"expected: {_show_event(x, names)}; got: {_show_event(y, names)}"
+
+    def v(prop: str, kind: str) -> Violation:
+        return Violation(prop, kind, said, index)
+
+    if x[0] == "run" and i and want[i - 1][0] == "cleanup-raised" and want[i - 1][1] == x[1]:
+        return v("errors", "run-skipped-after-cleanup-raised")
+    if not isinstance(session.steps[-1], Dispose) and x[:2] != y[:2]:
+        x, y = _as_run(x, want[:i], want[i:]), _as_run(y, have[:i], have[i:])
+    if y[0] == "run" and (x[0] != "run" or y[1] not in [ev[1] for ev in want[i:] if ev[0] == "run"]):
+        e = y[1]
+        if e in session.model.disposed and ("run", e) not in want:
+            return v("disposal", "run-after-dispose")
+        last = max((j for j, ev in enumerate(have[:i]) if ev == ("run", e)), default=None)
+        if last is not None and not any(ev[0] in ("write", "dispose") for ev in have[last:i]):
+            return v("ordering", "repeated-run")
+        return v("cutoff", "spurious-run")
+    if x[0] == y[0] == "run":
+        return v("ordering", "wrong-order")
+    if x[0] == "run":
+        return v("ordering", "missed-run")
+    if "cleanup" in (x[0], y[0]):
+        return v("disposal", "missed-cleanup" if x[0] == "cleanup" else "extra-cleanup")
+    if x[0] == y[0] == "read":
+        if x[1] == CALLER:
+            return v("consistency", "stale-read")
+        return v("glitch_freedom", "inconsistent-read")
+    if x[0] == y[0] == "op":
+        runaway = ("!", "RunawayEffectError", "")
+        if (runaway in x[1]) != (runaway in y[1]):
+            return v("round_bound", "missed-runaway" if runaway in x[1] else "spurious-runaway")
+        return v("errors", "lost-error" if not y[1] else "unexpected-raise" if not x[1] else "wrong-error")
+    if y[0] in ("raised", "cleanup-raised") or (y[0] == "read" and y[3][0] == "!"):
+        return v("errors", "unexpected-raise")
+    if x[0] in ("raised", "cleanup-raised") or (x[0] == "read" and x[3][0] == "!"):
+        return v("errors", "lost-error")
+    return v("ordering", "diverged")
+
+
+# -- failures, shrinking, replay ---------------------------------------------------------
+
+
+def first_violation(program: Program, target: Target, checks: Iterable[str] | None = None) -> Violation | None:
+    session = Session(target, program.domain, checks)
+    try:
+        for step in program.steps:
+            found = session.apply(step)
+            if found:
+                return found[0]
+        return None
+    finally:
+        session.close()
+
+
+def replay_command(program: Program, target: str) -> str:
+    return f"glitchless fuzz --target {shlex.quote(target)} --replay {shlex.quote(program.to_json())}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One bug: the first property broken, at the first diverging step, of a shrunk program."""
+
+    violation: Violation
+    program: Program
+    target: str
+
+    @property
+    def label(self) -> str:
+        return self.violation.label
+
+    def render(self) -> str:
+        return (f"{self.label} on {self.target}, at step {self.violation.step}:\n  {self.violation.message}\n"
+                f"program ({len(self.program.steps)} steps):\n{self.program.describe()}\n"
+                f"replay: {self.replay_command()}")
+
+    def replay_command(self) -> str:
+        return replay_command(self.program, self.target)
+
+
+def _without(steps: tuple[Step, ...], node: int) -> tuple[Step, ...]:
+    """The steps with `node` removed, along with every step that refers to it; later ids shift down."""
+    gone = {node}
+    kept: list[Step] = []
+    idx = 0
+    for step in steps:
+        if isinstance(step, NODE_TYPES):
+            if idx in gone or any(r in gone for r, _ in refs(step) if r != idx):
+                gone.add(idx)
+                idx += 1
+                continue
+            idx += 1
+        kept.append(step)
+    order = [i for i in range(idx) if i not in gone]
+    new = {old: k for k, old in enumerate(order)}
+    out: list[Step] = []
+    for step in kept:
+        s = _remap(step, new)
+        if s is not None:
+            out.append(s)
+    return tuple(out)
+
+
+def _remap(step: Step, new: dict[int, int]) -> Step | None:
+    if isinstance(step, Batch):
+        return Batch(tuple(t for t in (_remap(s, new) for s in step.steps) if t is not None))
+    if any(r not in new for r, _ in refs(step)):
+        return None
+    m = new.get
+    if isinstance(step, AddComputed):
+        return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs))
+    if isinstance(step, AddEffect):
+        w = step.write and dataclasses.replace(step.write, target=new[step.write.target])
+        return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs), write=w,
+                                   untracked=None if step.untracked is None else m(step.untracked),
+                                   disposes=None if step.disposes is None else m(step.disposes),
+                                   cleanup_disposes=None if step.cleanup_disposes is None else m(step.cleanup_disposes))
+    if isinstance(step, Set):
+        return dataclasses.replace(step, signal=new[step.signal])
+    if isinstance(step, Read | Dispose):
+        return dataclasses.replace(step, node=new[step.node])
+    return step
+
+
+def _candidates(steps: tuple[Step, ...]) -> Iterable[tuple[Step, ...]]:
+    """Smaller programs: fewer nodes, fewer steps, flatter batches, plainer nodes."""
+    nodes = [i for i, s in enumerate(steps) if isinstance(s, NODE_TYPES)]
+    for k in range(len(nodes) - 1, -1, -1):
+        yield _without(steps, k)
+    for i in range(len(steps) - 1, -1, -1):
+        if not isinstance(steps[i], NODE_TYPES):
+            yield steps[:i] + steps[i + 1:]
+        step = steps[i]
+        if isinstance(step, Batch):
+            yield steps[:i] + step.steps + steps[i + 1:]
+            for j in range(len(step.steps)):
+                yield steps[:i] + (Batch(step.steps[:j] + step.steps[j + 1:]),) + steps[i + 1:]
+        if isinstance(step, AddComputed | AddEffect):
+            specs = [t for t in steps if isinstance(t, NODE_TYPES)]
+            lo = arity_range(step.fn)[0]
+            variants = [step.inputs[:j] + step.inputs[j + 1:] for j in range(len(step.inputs))
+                        if len(step.inputs) > lo]
+            for j, k in enumerate(step.inputs):  # bypass a computed input: read what it reads
+                inner = specs[k]
+                if isinstance(inner, AddComputed):
+                    variants += [step.inputs[:j] + (m,) + step.inputs[j + 1:] for m in inner.inputs]
+            if step.fn != "sum" and len(step.inputs) <= 3:
+                yield steps[:i] + (dataclasses.replace(step, fn="sum"),) + steps[i + 1:]
+            for inputs in variants:
+                yield steps[:i] + (dataclasses.replace(step, inputs=inputs),) + steps[i + 1:]
+        if isinstance(step, AddComputed | AddEffect | AddSignal | Set):
+            defaults = {f.name: f.default for f in dataclasses.fields(step) if f.default is not dataclasses.MISSING}
+            for name, default in defaults.items():
+                if getattr(step, name) != default and name not in ("value", "init"):
+                    yield steps[:i] + (dataclasses.replace(step, **{name: default}),) + steps[i + 1:]
+
+
+def shrink(program: Program, target: Target, label: str, budget: int = 400,
+           checks: Iterable[str] | None = None) -> tuple[Violation, Program]:
+    """Greedily drop nodes and steps while the program still fails first with `label`."""
+    best = Program(program.domain, program.steps)
+    found = first_violation(best, target, checks)
+    assert found is not None and found.label == label, "shrink needs a failing program"
+    shown = found
+    improved = True
+    while improved and budget > 0:
+        improved = False
+        for steps in _candidates(best.steps):
+            budget -= 1
+            if budget <= 0:
+                break
+            cand = Program(best.domain, steps)
+            try:
+                got = first_violation(cand, target, checks)
+            except InvalidStep:
+                continue
+            if got is not None and got.label == label:
+                best, shown = Program(cand.domain, cand.steps[: got.step]), got
+                improved = True
+                break
+    return shown, best
+
+
+def check_program(program: Program, target: str | Target = "glitchless", checks: Iterable[str] | None = None) -> list[Violation]:
+    """Run `program` on a fresh runtime of `target`; return the rule it broke (empty: none)."""
+    session = Session(target, program.domain, checks)
+    try:
+        return session.run(program.steps)
+    finally:
+        session.close()
