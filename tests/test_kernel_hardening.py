@@ -947,3 +947,22 @@ def test_async_closing_a_runs_coroutine_closes_the_body() -> None:
         return log
 
     assert simulate(main) == ["started", "closed"]
+
+
+def test_rule6_a_new_effect_whose_own_first_run_fails_is_disposed_before_the_flush(rt: Runtime) -> None:
+    # Found by the checker: the effect disposed the computed it read, which queued it again; it
+    # must not run a second time, since its creation failed and the caller has no handle.
+    s = rt.signal(0)
+    c = rt.computed(lambda: s.get())
+    runs: list[int] = []
+
+    def body() -> None:
+        runs.append(c.get())
+        c.dispose()
+        raise RuntimeError("first run")
+
+    with pytest.raises(RuntimeError, match="first run"):
+        rt.effect(body)
+    assert runs == [0]
+    s.set(1)
+    assert runs == [0]

@@ -50,6 +50,16 @@ def test_an_effect_whose_creation_flush_fails_is_disposed():  # S2
     assert 2 in m.disposed and m.step(Set(0, 0)) == ([("run", 1), ("read", 1, 0, ("int", 0)), ("end", 1)], ())
 
 
+def test_errors_of_a_flush_that_a_disposal_starts_during_creation_are_the_steps():  # S2, S8
+    # e3's creation flush fails (e1's cleanup raises); disposing e3 runs its cleanup, which
+    # disposes c1; the flush that starts makes e1 read the disposed c1. All of it is the step's.
+    m = model_of(AddSignal(0), AddComputed("sum", (0,)),
+                 AddEffect("sum", (1,), cleanup=True, write=EffectWrite(0, "const", 1), cleanup_raises=True))
+    _, raised = m.step(AddEffect("sum", (0,), cleanup=True, write=EffectWrite(0, "const", 0), cleanup_disposes=1))
+    assert ("!", "DisposedError", "") in raised
+    assert all(key[1] != "ModelRaise" for key in raised)
+
+
 def test_a_cleanup_that_disposes_its_own_effect_stops_the_coming_run():  # S7
     m = model_of(AddSignal(0), AddEffect("sum", (0,), cleanup=True, cleanup_disposes=1))
     assert m.step(Set(0, 1)) == ([("cleanup", 1), ("dispose", 1, 1)], ())

@@ -152,6 +152,8 @@ class Runtime:
                 self._run_effect(e)
             except Exception as exc:
                 errors.append(exc)
+                # A first run that failed leaves no effect to run again: disposed before the flush.
+                self._dispose_collecting(e, errors)
             # What it wrote before failing still reaches its readers.
             if not self._batch_depth and self._pending:
                 try:
@@ -163,12 +165,16 @@ class Runtime:
             raise
         if errors:
             # No effect stays live without a handle: the caller gets none when this raises.
-            try:
-                e.dispose()
-            except Exception as exc:
-                errors.append(exc)
+            self._dispose_collecting(e, errors)
             _raise(errors, "an effect failed on creation, and the flush after it")
         return e
+
+    @staticmethod
+    def _dispose_collecting(e: Effect, errors: list[Exception]) -> None:
+        try:
+            e.dispose()
+        except Exception as exc:
+            errors.append(exc)
 
     def batch(self) -> _Batch:
         return _Batch(self)

@@ -104,6 +104,8 @@ def leaf_keys(exc: BaseException) -> tuple[Key, ...]:
     """Every leaf of an exception (groups flattened), sorted: what an operation raised."""
     if isinstance(exc, BaseExceptionGroup):
         return tuple(sorted(k for e in exc.exceptions for k in leaf_keys(e)))
+    if isinstance(exc, ModelRaise):  # a flush inside a disposal inside the step: its errors are the step's
+        return tuple(sorted(k for e in exc.errors for k in leaf_keys(e)))
     return (error_key(exc),)
 
 
