@@ -142,6 +142,19 @@ class Session:
         if self.handles[node] is not None:  # None: an effect whose creation raised (no handle)
             self.handles[node].dispose()
 
+    def _own_handle(self, node: int, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """During its creation an effect has no handle yet; a kernel that gives an effect its own
+        (`current_effect`) lets a cleanup of that first run dispose it, as the model does."""
+        current = getattr(self.rt, "current_effect", None)
+        if current is None:
+            return fn
+
+        def run() -> Any:
+            if self.handles[node] is None:
+                self.handles[node] = current()
+            return fn()
+        return run
+
     def _counted(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         def run() -> Any:
             self.active += 1
@@ -228,7 +241,7 @@ class Session:
             elif isinstance(step, AddComputed):
                 self.handles[node] = self.rt.computed(self._counted(computed_body(self, node, step)), **kw)
             else:
-                self.handles[node] = self.rt.effect(self._counted(effect_body(self, node, step)))
+                self.handles[node] = self.rt.effect(self._counted(self._own_handle(node, effect_body(self, node, step))))
         elif isinstance(step, Set):
             h = self.handles[step.signal]
             if step.mode == "update":
