@@ -966,3 +966,32 @@ def test_rule6_a_new_effect_whose_own_first_run_fails_is_disposed_before_the_flu
     assert runs == [0]
     s.set(1)
     assert runs == [0]
+
+
+def test_rule4_a_computed_failing_again_the_same_way_reruns_no_effect(rt: Runtime) -> None:
+    # Found by the checker: a batch that wrote 1 -> 2 -> 1 made the computed raise a new but
+    # equal error, and its effect re-ran although what it saw had not changed.
+    s = rt.signal(0)
+
+    def fn() -> int:
+        if s.get() == 1:
+            raise ValueError("c failed")
+        return s.get()
+
+    c = rt.computed(fn)
+    seen: list[object] = []
+
+    def body() -> None:
+        try:
+            seen.append(c.get())
+        except ValueError as exc:
+            seen.append(exc.args)
+
+    rt.effect(body)
+    s.set(1)
+    with rt.batch():
+        s.set(2)
+        s.set(1)
+    assert seen == [0, ("c failed",)]
+    s.set(3)
+    assert seen == [0, ("c failed",), 3]

@@ -430,7 +430,7 @@ class Runtime:
                 self._evaluate(src)  # type: ignore[arg-type]
             error = src._error
             if error is not None:
-                if error is not seen:  # a new error, or an error instead of a value
+                if not _same_error(seen, error):  # a different error, or an error instead of a value
                     return True
             elif isinstance(seen, BaseException) and seen is not src._value:  # a value after an error
                 return True
@@ -668,6 +668,11 @@ class _Untracked:
 
     def __exit__(self, *exc_info: object) -> None:
         self._rt._observer = self._prev
+
+
+def _same_error(old: Any, new: BaseException) -> bool:
+    # A computed that fails again the same way (same type, same arguments) has not changed.
+    return old is new or (type(old) is type(new) and old.args == new.args)
 
 
 def _same(node: Signal[Any] | Computed[Any], old: Any, new: Any) -> bool:
