@@ -453,10 +453,10 @@ class Model:
         elif isinstance(step, Set):
             old = self.value[step.signal]
             value = {"same": old, "copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)
-            changed = self.version[step.signal]
             self.write(step.signal, value)
-            if self.version[step.signal] != changed and self.subscribers(step.signal):
-                self.flush_if_idle()
+            # Any set outside a batch flushes, even an equal one: it runs what a runaway or an
+            # interrupted flush left pending (S3), and nothing when nothing is.
+            self.flush_if_idle()
         elif isinstance(step, Read):
             self.read(CALLER, step.node, step.how)
         elif isinstance(step, Dispose):
