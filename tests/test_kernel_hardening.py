@@ -995,3 +995,24 @@ def test_rule4_a_computed_failing_again_the_same_way_reruns_no_effect(rt: Runtim
     assert seen == [0, ("c failed",)]
     s.set(3)
     assert seen == [0, ("c failed",), 3]
+
+
+def test_rule4_a_disposal_error_equal_to_the_one_an_effect_saw_reruns_nothing(rt: Runtime) -> None:
+    # Found by the checker: e saw "computed was read after dispose()" through c2; disposing c2
+    # gives the same error again, which is no change for e (rule 4, errors of equal type and arguments).
+    s = rt.signal(0)
+    c1 = rt.computed(lambda: s.get())
+    c2 = rt.computed(lambda: c1.get())
+    seen: list[object] = []
+
+    def body() -> None:
+        try:
+            seen.append(c2.get())
+        except DisposedError as exc:
+            seen.append(exc.args)
+
+    rt.effect(body)
+    c1.dispose()
+    assert seen == [0, ("computed was read after dispose()",)]
+    c2.dispose()
+    assert seen == [0, ("computed was read after dispose()",)]

@@ -425,8 +425,10 @@ class Runtime:
         for src, seen in zip(e._sources, e._versions):
             state = src._state
             if state != CLEAN:
-                if state == DISPOSED:  # its next run reads the disposal as its error
-                    return True
+                if state == DISPOSED:  # its next run reads the disposal as its error: a change unless seen
+                    if not _same_error(seen, _read_after_dispose(src)):  # type: ignore[arg-type]
+                        return True
+                    continue
                 self._evaluate(src)  # type: ignore[arg-type]
             error = src._error
             if error is not None:
@@ -670,6 +672,10 @@ class _Untracked:
         self._rt._observer = self._prev
 
 
+def _read_after_dispose(node: Computed[Any]) -> DisposedError:
+    return DisposedError(f"{_describe('computed', node.name)} was read after dispose()")
+
+
 def _same_error(old: Any, new: BaseException) -> bool:
     # A computed that fails again the same way (same type, same arguments) has not changed.
     return old is new or (type(old) is type(new) and old.args == new.args)
@@ -824,7 +830,7 @@ class Computed(Generic[T]):
         if state == CHECK and self._checked == rt._epoch:
             return True
         if state == DISPOSED:
-            raise DisposedError(f"{_describe('computed', self.name)} was read after dispose()")
+            raise _read_after_dispose(self)
         if _thread_id() != rt._owner and not rt._claim():
             return False
         if state == RUNNING:

@@ -280,7 +280,9 @@ class Model:
             if cleanup is not None:
                 cleanup()
             return
-        had_subs = bool(self.subscribers(node))
+        # Only an observed computed (an effect downstream) is subscribed to in the kernel (S9): only
+        # its disposal is news that flushes, and with it anything a runaway left pending.
+        had_subs = self.observed(node)
         self.value[node] = ModelDisposedError()
         self.version[node] += 1
         self.notify(node)
@@ -345,6 +347,17 @@ class Model:
 
     def subscribers(self, node: int) -> list[int]:
         return [m for m, deps in enumerate(self.deps) if m not in self.disposed and any(d == node for d, _ in deps)]
+
+    def observed(self, node: int) -> bool:
+        seen, todo = {node}, [node]
+        while todo:
+            for m in self.subscribers(todo.pop()):
+                if isinstance(self.specs[m], AddEffect):
+                    return True
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return False
 
     def notify(self, node: int) -> None:
         """Queue the effects reachable from `node` through current edges (not those of the running round)."""
