@@ -148,8 +148,9 @@ def cases(bounds: Bounds, target: Target) -> Iterator[tuple[tuple[NodeSpec, ...]
     for graph in graphs(bounds, cleanups):
         ops = operations(graph, bounds, target)
         yield graph, ()  # the graph alone (counted, checked as the prefix of every sequence)
-        for seq in product(ops, repeat=bounds.max_ops):
-            yield graph, seq
+        if bounds.max_ops:  # product(..., repeat=0) is one empty sequence: the graph again
+            for seq in product(ops, repeat=bounds.max_ops):
+                yield graph, seq
 
 
 def count_cases(bounds: Bounds = Bounds(), target: Target | str = "glitchless") -> tuple[int, int, int]:
