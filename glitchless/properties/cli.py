@@ -203,14 +203,14 @@ def _run_fuzz(args: argparse.Namespace) -> int:
     _options(args.without)  # validated here; each shard builds its own from `without`
     without = tuple(name for name in (args.without or "").replace(" ", "").split(",") if name)
     jobs = choose_jobs(args)
-    if not args.json:
-        print(f"fuzzing {target.name}: {examples} examples of up to {steps} steps, seed {seed}"
-              + (f", {shards} shards" if shards > 1 else "")
-              + (f", checks {','.join(sorted(checks))}" if checks else "")
-              + (f", database {database}" if database else ""), flush=True)
     here = in_process(jobs, args.scheduler, shards)
     with progress(f"fuzzing {target.name}", total=examples if here else shards,
                   unit="runs" if here else "shards", quiet=args.json) as bar:
+        if not args.json:  # inside the bar: Ctrl-C from here on says how far the search got
+            print(f"fuzzing {target.name}: {examples} examples of up to {steps} steps, seed {seed}"
+                  + (f", {shards} shards" if shards > 1 else "")
+                  + (f", checks {','.join(sorted(checks))}" if checks else "")
+                  + (f", database {database}" if database else ""), flush=True)
         with usage_errors():
             report, parts, workers = fuzz_scaled(
                 args.target, examples=examples, seed=seed, shards=shards, steps=steps,
