@@ -203,9 +203,12 @@ def exhaustive_check(target: Target | str = "glitchless", bounds: Bounds = Bound
     `scheduler`; a `Target` object (a patched kernel in a test, say) cannot be sent to workers and
     runs them here. The report is the same either way.
     """
+    from glitchless.scale import dask_available
     from glitchless.scale.exhaustive import KEEP, SHARDS, exhaustive_scaled, merge, shrink_examples
 
     if isinstance(target, str):
+        if jobs is None and scheduler is None and not dask_available():
+            jobs = 1  # Dask is an optional extra: without it, by default, the shards run here
         report, _ = exhaustive_scaled(target, bounds, jobs=jobs, scheduler=scheduler, shrink_failures=shrink_failures)
         return report
     start = time.perf_counter()
