@@ -443,3 +443,15 @@ def test_fuzz_command_shards_on_the_cluster_equal_the_local_run(
     assert there["failures"] == local["failures"] and there["failures"]  # the planted bug, found the same way
     assert there["cases"] == local["cases"] and there["shard_seeds"] == [0, 1]
     assert (local["workers"], there["workers"]) == (1, 2)
+
+
+def test_fuzz_shards_share_one_example_database_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "10", "--shards", "2",
+            "--no-shrink", "--jobs", "1", "--json", "--database", "db"]
+    status, out, _ = cli(capsys, *args)
+    assert status == 1 and json.loads(out)["failures"]
+    saved = sorted(p.relative_to(db) for p in db.rglob("*") if p.is_file())
+    assert saved  # the failing examples were saved there, by the shards, for every later run to replay
+    status, again, _ = cli(capsys, *args)
+    assert status == 1 and json.loads(again)["failures"] == json.loads(out)["failures"]

@@ -198,7 +198,8 @@ def _run_fuzz(args: argparse.Namespace) -> int:
         raise UsageError(f"--shards must be at most --examples ({examples}), got {shards}")
     database = args.database
     if database is not None and not database.startswith(("redis://", "rediss://", "unix://")):
-        database = str(validate_path(database, "--database", kind="dir", must_exist=False))
+        # Absolute: the workers of a cluster open it from their own working directories.
+        database = str(validate_path(database, "--database", kind="dir", must_exist=False).absolute())
     ignore = _labels(args.ignore)
     _options(args.without)  # validated here; each shard builds its own from `without`
     without = tuple(name for name in (args.without or "").replace(" ", "").split(",") if name)
