@@ -74,3 +74,35 @@ def first_returns_others_wait(directory: str, index: int) -> int:
             break
         time.sleep(0.01)
     return index
+
+
+def _upstream(node: object) -> set[int]:
+    seen: set[int] = set()
+    todo = list(getattr(node, "_sources", None) or ())
+    while todo:
+        n = todo.pop()
+        if id(n) not in seen:
+            seen.add(id(n))
+            todo.extend(getattr(n, "_sources", None) or ())
+    return seen
+
+
+@functools.cache
+def _deep_effect_kernel() -> ModuleType:
+    """An effect with 4 or more upstream nodes runs twice: only 5-node graphs (s -> c -> c -> c -> e) show it."""
+    k = planted.fresh_kernel()
+    run_effect = k.Runtime._run_effect
+
+    def run(self: object, e: object) -> None:
+        run_effect(self, e)
+        if not getattr(e, "_disposed") and len(_upstream(e)) >= 4:
+            run_effect(self, e)
+
+    k.Runtime._run_effect = run
+    return k
+
+
+def deep_effect_runtime() -> Runtime:
+    """A target ("scale_helpers:deep_effect_runtime") with a bug that needs a 5-node graph."""
+    runtime: Runtime = _deep_effect_kernel().Runtime()
+    return runtime

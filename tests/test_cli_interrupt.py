@@ -202,3 +202,52 @@ def test_ctrl_c_while_a_child_process_runs_stops_the_child_too(tmp_path: Path) -
     assert proc.returncode == 130, (out, err)
     assert err.decode() == "glitchless: interrupted after 0 of 3 test runs\n"
     assert b"child 1 up" not in bytes(seen) + out
+
+
+KEPT = "errors,dispose_in_runs,cascades,transient,writes"  # parts today's kernel already keeps (test_properties_cli.py)
+
+
+def test_ctrl_c_on_fuzz_in_a_terminal_really_stops(tmp_path: Path) -> None:
+    # Wait until the bar shows machine runs done: the signal lands inside Hypothesis's search.
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        glitchless("fuzz", "--examples", "100000", "--without", KEPT),
+        stdout=subprocess.PIPE, stderr=secondary, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )
+    os.close(secondary)
+    seen = bytearray()
+    try:
+        read_until(primary, r"fuzzing glitchless.*[1-9]\d*/100000", seen)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=PATIENCE)
+        drain(primary, seen)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(primary)
+    err = seen.decode("utf-8", "replace")
+    assert proc.returncode == 130, (out, bytes(seen))
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert re.search(r"glitchless: interrupted after [1-9]\d* of 100000 runs\r?\n$", err), err[-300:]
+    assert b"passed" not in out and b"FAILED" not in out  # no verdict of a search that did not finish
+    assert not (tmp_path / "reports").exists()  # no reports/properties.json either
+
+
+def test_ctrl_c_on_fuzz_through_pipes_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        glitchless("fuzz", "--examples", "100000", "--without", KEPT),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    seen = bytearray()
+    try:
+        read_until(proc.stdout.fileno(), r"fuzzing glitchless: 100000 examples", seen)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=PATIENCE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert re.fullmatch(r"glitchless: interrupted after \d+ of 100000 runs\n", err.decode()), err
+    assert b"passed" not in bytes(seen) + out
+    assert not (tmp_path / "reports").exists()

@@ -45,7 +45,7 @@ def test_fuzz_passes_on_glitchless_with_progress(capsys, tmp_path):
     code, out, err = run(capsys, "fuzz", "--examples", "40", "--seed", "5", "--without", KEPT)
     assert code == 0
     assert "passed: up to 40 examples" in out and "seed 5" in out
-    assert "runs" in err  # progress
+    assert "machine runs in" in err and "on 1 worker" in err  # the summary line
     recorded = json.loads((tmp_path / "reports" / "properties.json").read_text())["fuzz"]["glitchless"]
     assert recorded["examples"] == 40 and recorded["seed"] == 5 and recorded["passed"] is True
 
@@ -116,3 +116,35 @@ def test_ignored_failure_kinds_are_not_reported(capsys):
     code, out, _ = run(capsys, "fuzz", "--target", "signalpy", "--examples", "100", "--no-shrink",
                        "--checks", "ordering", "--ignore", "ordering/missed-run")
     assert "] ordering/missed-run" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fuzz", "--seed", "-1"], "--seed must be non-negative, got -1"),
+    (["fuzz", "--examples", "many"], "--examples must be an integer, got 'many'"),
+    (["fuzz", "--examples", "4", "--shards", "5"], "--shards must be at most --examples (4), got 5"),
+    (["fuzz", "--replay", "@no-such-program.json"], "--replay: no such file: 'no-such-program.json'"),
+    (["fuzz", "--target", "not a target"], "--target must be MOD:FACTORY"),
+    (["fuzz", "--jobs", "0"], "--jobs must be at least 1, got 0"),
+    (["conformance", "--seed", "-3"], "--seed must be non-negative, got -3"),
+    (["exhaustive", "--nodes", "0"], "--nodes must be at least 1, got 0"),
+    (["exhaustive", "--ops", "-1"], "--ops must be non-negative, got -1"),
+    (["exhaustive", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:9"], "give --jobs or --scheduler, not both"),
+])
+def test_the_property_commands_share_the_validators(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("glitchless: error: ") and message in err and err.count("\n") == 1
+
+
+def test_exhaustive_json_carries_cases_failures_and_workers(capsys):
+    code, out, _ = run(capsys, "exhaustive", "--nodes", "3", "--ops", "1", "--json", "--jobs", "1")
+    doc = json.loads(out)
+    assert code == 0 and doc["cases"] == 620 and doc["failures"] == [] and doc["workers"] == 1
+
+
+def test_properties_json_that_cannot_be_written_is_one_line(capsys, tmp_path):
+    (tmp_path / "reports").write_text("a file where the directory should be")
+    code, out, err = run(capsys, "exhaustive", "--nodes", "2", "--ops", "1", "--jobs", "1")
+    assert code == 2
+    assert err.splitlines()[-1].startswith("glitchless: error: cannot write property figures 'reports/properties.json'")
+    assert "Traceback" not in out + err

@@ -50,6 +50,12 @@ def without_workers(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "workers"}
 
 
+@pytest.fixture(autouse=True)
+def _reports_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The property commands record their figures under ./reports.
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def sevens() -> Iterator[str]:
     """Registers scale-sevens in this process for one test; workers import it on demand."""
@@ -374,7 +380,7 @@ def test_an_unreachable_scheduler_is_a_one_line_error(
 def test_exhaustive_on_the_cluster_counts_the_same_cases_and_finds_the_same_failures(address: str) -> None:
     small = Bounds(3, 2, 2, True)
     for target in ("glitchless", "scale_helpers:no_cutoff_runtime"):
-        local = exhaustive_check(target, small)
+        local = exhaustive_check(target, small, jobs=1)
         there, workers = exhaustive_scaled(target, small, scheduler=address)
         assert (there.graphs, there.cases, there.runs, there.steps, there.failing_cases) == (
             local.graphs, local.cases, local.runs, local.steps, local.failing_cases)
@@ -393,3 +399,59 @@ def test_fuzz_shards_on_the_cluster_equal_the_local_run(address: str) -> None:
     assert there.runs == local.runs
     assert there.failures  # the planted bug is caught
     assert workers == 2
+
+
+@pytest.mark.cluster
+def test_exhaustive_command_on_the_cluster_reports_what_the_local_run_does(
+    capsys: pytest.CaptureFixture[str], address: str
+) -> None:
+    bounds = ["exhaustive", "--nodes", "4", "--ops", "2", "--signals", "1", "--no-extras", "--json"]
+    s1, one, _ = cli(capsys, *bounds, "--jobs", "1")
+    s2, many, _ = cli(capsys, *bounds, "--scheduler", address)
+    local, there = json.loads(one), json.loads(many)
+    assert s1 == s2 == 0
+    assert there["cases"] == local["cases"] == 14218
+    assert there["passed"] is local["passed"] is True and there["failures"] == local["failures"] == []
+    assert local["workers"] == 1 and there["workers"] >= 2
+
+
+@pytest.mark.cluster
+def test_a_bug_that_needs_five_node_graphs_is_caught_on_the_cluster(
+    capsys: pytest.CaptureFixture[str], address: str
+) -> None:
+    # An effect with 4 upstream nodes runs twice (tests/scale_helpers.py): four nodes never show it.
+    target = ["--target", "scale_helpers:deep_effect_runtime", "--signals", "1", "--no-extras", "--json"]
+    status, out, _ = cli(capsys, "exhaustive", "--nodes", "4", "--ops", "1", *target, "--scheduler", address)
+    assert status == 0 and json.loads(out)["failures"] == []
+    status, out, _ = cli(capsys, "exhaustive", "--nodes", "5", "--ops", "0", *target, "--scheduler", address)
+    found = json.loads(out)
+    assert status == 1 and found["workers"] == 2
+    assert {f["label"] for f in found["failures"]} == {"ordering/repeated-run"}
+    assert found["cases"] == 20202  # every graph of up to 5 nodes with one signal, checked once
+
+
+@pytest.mark.cluster
+def test_fuzz_command_shards_on_the_cluster_equal_the_local_run(
+    capsys: pytest.CaptureFixture[str], address: str
+) -> None:
+    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "20", "--shards", "2",
+            "--no-shrink", "--json"]
+    s1, one, _ = cli(capsys, *args, "--jobs", "1")
+    s2, many, _ = cli(capsys, *args, "--scheduler", address)
+    local, there = json.loads(one), json.loads(many)
+    assert s1 == s2 == 1
+    assert there["failures"] == local["failures"] and there["failures"]  # the planted bug, found the same way
+    assert there["cases"] == local["cases"] and there["shard_seeds"] == [0, 1]
+    assert (local["workers"], there["workers"]) == (1, 2)
+
+
+def test_fuzz_shards_share_one_example_database_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "10", "--shards", "2",
+            "--no-shrink", "--jobs", "1", "--json", "--database", "db"]
+    status, out, _ = cli(capsys, *args)
+    assert status == 1 and json.loads(out)["failures"]
+    saved = sorted(p.relative_to(db) for p in db.rglob("*") if p.is_file())
+    assert saved  # the failing examples were saved there, by the shards, for every later run to replay
+    status, again, _ = cli(capsys, *args)
+    assert status == 1 and json.loads(again)["failures"] == json.loads(out)["failures"]

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from glitchless.cli import UsageError
+from glitchless.cli_support import (
+    UsageError,
+    progress,
+    validate_count,
+    validate_path,
+    validate_seed,
+    validate_target,
+    write_atomic,
+)
 from glitchless.properties.hooks import properties, property_names
 from glitchless.properties.targets import ALIASES, Target, TargetError, load_target
+from glitchless.scale.cli import add_scale_options, choose_jobs, usage_errors
 
 if TYPE_CHECKING:
+    from glitchless.properties.exhaustive import ExhaustiveReport
     from glitchless.properties.machine import AnyFailure, FuzzReport, Options
+
+PROPERTIES_JSON = Path("reports") / "properties.json"
+"""Relative to the current directory (the project's root): what `glitchless report` reads."""
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -27,15 +41,19 @@ def register(sub: SubParsers) -> None:
     )
     p.add_argument("--target", default="glitchless", metavar="MOD:FACTORY",
                    help=f"runtime factory to check, or one of: {', '.join(ALIASES)} (default: glitchless)")
-    p.add_argument("--examples", type=int, default=200, metavar="N", help="examples to generate (default: 200)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="search seed; the run is a function of it (default: 0)")
-    p.add_argument("--steps", type=int, default=30, metavar="K", help="steps per example at most (default: 30)")
+    p.add_argument("--examples", default="200", metavar="N", help="examples to generate (default: 200)")
+    p.add_argument("--seed", default="0", metavar="S", help="search seed; the run is a function of it (default: 0)")
+    p.add_argument("--steps", default="30", metavar="K", help="steps per example at most (default: 30)")
     p.add_argument("--checks", metavar="NAMES",
                    help="comma-separated properties or property/kind labels to check (default: all)")
     p.add_argument("--ignore", metavar="LABELS",
                    help="comma-separated property/kind labels not to report (e.g. a known bug)")
-    p.add_argument("--database", metavar="DIR",
-                   help="shared Hypothesis example database: failures found by anyone using it are replayed first")
+    p.add_argument("--database", metavar="DIR|redis://HOST:PORT/DB",
+                   help="shared Hypothesis example database (a directory, or Redis): failures found by anyone "
+                   "using it are replayed first")
+    p.add_argument("--shards", default="1", metavar="K",
+                   help="split the search into K shards with seeds derived from --seed (default: 1); "
+                   "--jobs/--scheduler run them in parallel, with the same result")
     p.add_argument("--replay", metavar="PROGRAM",
                    help="run one program (JSON, as printed by a failure, or @FILE) instead of searching")
     p.add_argument("--no-shrink", action="store_true",
@@ -44,6 +62,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--without", metavar="PARTS",
                    help="comma-separated parts of the contract not to generate: errors, dispose_in_runs, cascades, "
                    "transient, equals (e.g. to check the rest on a kernel with known bugs there)")
+    add_scale_options(p)
+    p.add_argument("--json", action="store_true", help="print cases, failures and workers as JSON")
     p.set_defaults(run=_run_fuzz)
 
     c = sub.add_parser(
@@ -53,9 +73,9 @@ def register(sub: SubParsers) -> None:
         "the glitchless kernel itself fails a property (peers are expected to fail some).",
     )
     c.add_argument("--targets", metavar="LIST", help=f"comma-separated targets (default: every installed one of {', '.join(ALIASES)})")
-    c.add_argument("--examples", type=int, default=100, metavar="N", help="examples per property and target (default: 100)")
-    c.add_argument("--seed", type=int, default=0, metavar="S")
-    c.add_argument("--steps", type=int, default=30, metavar="K")
+    c.add_argument("--examples", default="100", metavar="N", help="examples per property and target (default: 100)")
+    c.add_argument("--seed", default="0", metavar="S", help="search seed (default: 0)")
+    c.add_argument("--steps", default="30", metavar="K", help="steps per example at most (default: 30)")
     c.add_argument("--without", metavar="PARTS", help="parts of the contract not to generate (see fuzz --without)")
     c.set_defaults(run=_run_conformance)
 
@@ -63,23 +83,27 @@ def register(sub: SubParsers) -> None:
         "exhaustive",
         help="check every small graph and short operation sequence",
         description="Enumerate every case in a finite space (see glitchless.properties.exhaustive) and check "
-        "each against the model. Without bounds, runs the default tiers.",
+        "each against the model, in fixed shards on local processes or a Dask cluster (docs/scale-out.md). "
+        "Without bounds, runs the default tiers.",
     )
-    e.add_argument("--target", default="glitchless", metavar="MOD:FACTORY")
-    e.add_argument("--nodes", type=int, metavar="N", help="graphs of up to N nodes")
-    e.add_argument("--ops", type=int, metavar="K", help="sequences of up to K operations")
-    e.add_argument("--signals", type=int, metavar="S", help="at most S signals per graph")
+    e.add_argument("--target", default="glitchless", metavar="MOD:FACTORY",
+                   help=f"runtime factory to check, or one of: {', '.join(ALIASES)} (default: glitchless)")
+    e.add_argument("--nodes", metavar="N", help="graphs of up to N nodes")
+    e.add_argument("--ops", metavar="K", help="sequences of up to K operations")
+    e.add_argument("--signals", metavar="S", help="at most S signals per graph")
     e.add_argument("--writes", action=argparse.BooleanOptionalAction, default=None, help="effects that write signals")
     e.add_argument("--extras", action=argparse.BooleanOptionalAction, default=None,
                    help="raising fns, disposal, nested batches, equal-but-distinct writes, untracked reads")
-    e.add_argument("--jobs", type=int, default=None, metavar="J", help="worker processes (default: the CPU count)")
+    add_scale_options(e)
+    e.add_argument("--json", action="store_true", help="print cases, failures and workers as JSON")
     e.set_defaults(run=_run_exhaustive)
 
 
 # -- helpers -----------------------------------------------------------------
 
 
-def _target(spec: str) -> Target:
+def _target(spec: str, flag: str = "--target") -> Target:
+    validate_target(spec, flag, aliases=ALIASES)
     try:
         return load_target(spec)
     except TargetError as exc:
@@ -121,10 +145,21 @@ def _options(text: str | None) -> Options:
     return replace(Options(), **{p: False for p in parts})
 
 
-def _positive(value: int, flag: str) -> int:
-    if value < 1:
-        raise UsageError(f"{flag} must be at least 1, got {value}")
-    return value
+def record(section: str, key: str, value: Any) -> None:
+    """Keep the latest figures in ./reports/properties.json (for `glitchless report`), whole or not at all."""
+    try:
+        data = json.loads(PROPERTIES_JSON.read_text())
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data.setdefault(section, {})[key] = value
+    write_atomic(PROPERTIES_JSON, json.dumps(data, indent=2, sort_keys=True) + "\n", what="property figures")
+
+
+def _failure_json(f: AnyFailure) -> dict[str, Any]:
+    return {"label": f.label, "step": f.violation.step, "message": f.violation.message,
+            "replay": f.replay_command()}
 
 
 def _hypothesis() -> None:
@@ -152,34 +187,56 @@ def _run_fuzz(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(target, args.replay, checks)
     _hypothesis()
-    from glitchless.properties.machine import fuzz
+    from glitchless.scale import in_process
+    from glitchless.scale.fuzz import fuzz_scaled
 
-    examples = _positive(args.examples, "--examples")
-    steps = _positive(args.steps, "--steps")
-    print(f"fuzzing {target.name}: {examples} examples of up to {steps} steps, seed {args.seed}"
-          + (f", checks {','.join(sorted(checks))}" if checks else "")
-          + (f", database {args.database}" if args.database else ""))
-    start = time.perf_counter()
-    every = max(1, examples // 10)
-
-    def progress(runs: int) -> None:
-        if runs % every == 0:
-            print(f"  ... {runs} runs, {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-
+    examples = validate_count(args.examples, "--examples")
+    steps = validate_count(args.steps, "--steps")
+    seed = validate_seed(args.seed)
+    shards = validate_count(args.shards, "--shards")
+    if shards > examples:
+        raise UsageError(f"--shards must be at most --examples ({examples}), got {shards}")
+    database = args.database
+    if database is not None and not database.startswith(("redis://", "rediss://", "unix://")):
+        # Absolute: the workers of a cluster open it from their own working directories.
+        database = str(validate_path(database, "--database", kind="dir", must_exist=False).absolute())
     ignore = _labels(args.ignore)
-    report = fuzz(target, examples=examples, seed=args.seed, steps=steps, checks=checks, ignore=ignore,
-                  database=args.database, progress=progress, shrink=not args.no_shrink,
-                  reduce=not args.no_reduce, options=_options(args.without))
-    return _print_report(report, args)
+    _options(args.without)  # validated here; each shard builds its own from `without`
+    without = tuple(name for name in (args.without or "").replace(" ", "").split(",") if name)
+    jobs = choose_jobs(args)
+    here = in_process(jobs, args.scheduler, shards)
+    with progress(f"fuzzing {target.name}", total=examples if here else shards,
+                  unit="runs" if here else "shards", quiet=args.json) as bar:
+        if not args.json:  # inside the bar: Ctrl-C from here on says how far the search got
+            print(f"fuzzing {target.name}: {examples} examples of up to {steps} steps, seed {seed}"
+                  + (f", {shards} shards" if shards > 1 else "")
+                  + (f", checks {','.join(sorted(checks))}" if checks else "")
+                  + (f", database {database}" if database else ""), flush=True)
+        with usage_errors():
+            report, parts, workers = fuzz_scaled(
+                args.target, examples=examples, seed=seed, shards=shards, steps=steps,
+                checks=None if checks is None else tuple(sorted(checks)), ignore=tuple(sorted(ignore)),
+                database=database, shrink=not args.no_shrink, reduce=not args.no_reduce, without=without,
+                jobs=jobs, scheduler=args.scheduler,
+                progress=None if here else (lambda done, total: bar.advance(done - bar.done)),
+                runs_progress=(lambda runs: bar.advance(runs - bar.done)) if here else None)
+    print(f"{report.runs} machine runs in {report.seconds:.1f} s on {workers} worker{'s' if workers != 1 else ''}",
+          file=sys.stderr)
+    return _print_report(report, args, workers, [p.seed for p in parts])
 
 
-def _print_report(report: FuzzReport, args: argparse.Namespace) -> int:
-    from glitchless.reports.report import record_properties
-
-    record_properties("fuzz", report.target, {
+def _print_report(report: FuzzReport, args: argparse.Namespace, workers: int, seeds: list[int]) -> int:
+    record("fuzz", report.target, {
         "examples": report.examples, "runs": report.runs, "seed": report.seed, "seconds": round(report.seconds, 1),
-        "passed": report.ok, "failures": [f.label for f in report.failures],
+        "passed": report.ok, "failures": [f.label for f in report.failures], "shards": len(seeds),
     })
+    if args.json:
+        print(json.dumps({
+            "target": report.target, "examples": report.examples, "seed": report.seed, "shard_seeds": seeds,
+            "cases": report.runs, "passed": report.ok, "failures": [_failure_json(f) for f in report.failures],
+            "errors": report.errors, "workers": workers,
+        }, indent=2))
+        return 0 if report.ok else 1
     summary = f"up to {report.examples} examples ({report.runs} machine runs), seed {report.seed}, {report.seconds:.1f} s"
     if report.ok:
         print(f"passed: {summary}; no property failed")
@@ -192,8 +249,10 @@ def _print_report(report: FuzzReport, args: argparse.Namespace) -> int:
     for err in report.errors:
         print(f"\nerror: {err}")
     again = f"glitchless fuzz --target {report.target} --examples {report.examples} --seed {report.seed}"
-    if args.steps != 30:
+    if int(args.steps) != 30:
         again += f" --steps {args.steps}"
+    if len(seeds) > 1:
+        again += f" --shards {len(seeds)}"
     if args.checks:
         again += f" --checks {args.checks}"
     if args.ignore:
@@ -207,8 +266,9 @@ def _replay(target: Target, text: str, checks: frozenset[str] | None) -> int:
     from glitchless.properties.runner import InvalidStep, Session
 
     if text.startswith("@"):
+        path = validate_path(text[1:], "--replay", kind="file")
         try:
-            text = Path(text[1:]).read_text()
+            text = path.read_text()
         except OSError as exc:
             raise UsageError(f"cannot read {text[1:]}: {exc.strerror}") from None
     try:
@@ -240,9 +300,13 @@ def _run_conformance(args: argparse.Namespace) -> int:
     _hypothesis()
     from glitchless.properties.machine import fuzz
 
-    examples = _positive(args.examples, "--examples")
-    steps = _positive(args.steps, "--steps")
+    examples = validate_count(args.examples, "--examples")
+    steps = validate_count(args.steps, "--steps")
+    seed = validate_seed(args.seed)
     names = [n.strip() for n in args.targets.split(",")] if args.targets else list(ALIASES)
+    if args.targets:
+        for name in names:
+            validate_target(name, "--targets", aliases=ALIASES)
     targets: list[Target] = []
     for name in names:
         try:
@@ -252,26 +316,28 @@ def _run_conformance(args: argparse.Namespace) -> int:
                 raise UsageError(str(exc)) from None
             print(f"skipping {name}: {exc}")
     props = properties()
-    print(f"conformance: {len(props)} properties x {len(targets)} targets, {examples} examples each, seed {args.seed}")
+    options = _options(args.without)
+    print(f"conformance: {len(props)} properties x {len(targets)} targets, {examples} examples each, seed {seed}")
     results: dict[tuple[str, str], str] = {}
     details: list[tuple[str, AnyFailure]] = []
     start = time.perf_counter()
-    for t in targets:
-        for prop in props:
-            if not t.supports(prop.needs):
-                results[(t.name, prop.name)] = "n/a"
-                continue
-            report = fuzz(t, examples=examples, seed=args.seed, steps=steps, checks={prop.name},
-                          report_multiple=False, shrink=False, options=_options(args.without))
-            if report.ok:
-                results[(t.name, prop.name)] = "pass"
-            else:
-                results[(t.name, prop.name)] = "FAIL"
-                details.extend((t.name, f) for f in report.failures)
-                for err in report.errors:
-                    print(f"  {t.name} {prop.name}: error: {err}")
-            print(f"  {t.name:<12} {prop.name:<16} {results[(t.name, prop.name)]}  ({report.seconds:.1f} s)",
-                  file=sys.stderr, flush=True)
+    with progress("conformance", total=len(props) * len(targets), unit="checks") as bar:
+        for t in targets:
+            for prop in props:
+                if not t.supports(prop.needs):
+                    results[(t.name, prop.name)] = "n/a"
+                    bar.advance()
+                    continue
+                report = fuzz(t, examples=examples, seed=seed, steps=steps, checks={prop.name},
+                              report_multiple=False, shrink=False, options=options)
+                if report.ok:
+                    results[(t.name, prop.name)] = "pass"
+                else:
+                    results[(t.name, prop.name)] = "FAIL"
+                    details.extend((t.name, f) for f in report.failures)
+                    for err in report.errors:
+                        print(f"  {t.name} {prop.name}: error: {err}")
+                bar.advance()
     width = max(len(p.name) for p in props) + 2
     cols = [max(len(t.name), 6) + 2 for t in targets]
     print()
@@ -290,10 +356,8 @@ def _run_conformance(args: argparse.Namespace) -> int:
             print()
             _print_failure(i, f, indent="  ")
     print(f"\n{time.perf_counter() - start:.1f} s")
-    from glitchless.reports.report import record_properties
-
     for t in targets:
-        record_properties("conformance", t.name, {p.name: results[(t.name, p.name)] for p in props})
+        record("conformance", t.name, {p.name: results[(t.name, p.name)] for p in props})
     own = [t for t in targets if t.name == "glitchless"]
     return 1 if any(results[(t.name, p.name)] == "FAIL" for t in own for p in props) else 0
 
@@ -302,46 +366,61 @@ def _run_conformance(args: argparse.Namespace) -> int:
 
 
 def _run_exhaustive(args: argparse.Namespace) -> int:
-    from glitchless.properties.exhaustive import DEFAULT_TIERS, Bounds, exhaustive_check
+    from glitchless.properties.exhaustive import DEFAULT_TIERS, Bounds
+    from glitchless.scale.exhaustive import SHARDS, exhaustive_scaled
 
     target = _target(args.target)
-    jobs = None if args.jobs is None else _positive(args.jobs, "--jobs")
     given = [args.nodes, args.ops, args.signals, args.writes, args.extras]
     if all(v is None for v in given):
         tiers = list(DEFAULT_TIERS)
     else:
         base = DEFAULT_TIERS[0]
         tiers = [Bounds(
-            _positive(args.nodes, "--nodes") if args.nodes is not None else base.max_nodes,
-            args.ops if args.ops is not None else base.max_ops,
-            _positive(args.signals, "--signals") if args.signals is not None else base.max_signals,
+            validate_count(args.nodes, "--nodes") if args.nodes is not None else base.max_nodes,
+            validate_seed(args.ops, "--ops") if args.ops is not None else base.max_ops,
+            validate_count(args.signals, "--signals") if args.signals is not None else base.max_signals,
             args.writes if args.writes is not None else base.effect_writes,
             args.extras if args.extras is not None else base.extras,
         )]
-        if tiers[0].max_ops < 0:
-            raise UsageError("--ops must be at least 0")
-    failing = 0
-    total_cases = 0
+    jobs = choose_jobs(args)
+    reports: list[ExhaustiveReport] = []
+    workers = 0
     start = time.perf_counter()
-    print(f"exhaustive check of {target.name}")
-    for bounds in tiers:
-        print(f"  {bounds.describe()} ...", flush=True)
-        r = exhaustive_check(target, bounds, jobs=jobs)
-        total_cases += r.cases
-        failing += r.failing_cases
-        print(f"    {r.graphs} graphs, {r.cases} cases ({r.runs} runs, {r.steps} steps) in {r.seconds:.1f} s "
-              f"({r.cases / max(r.seconds, 1e-9):.0f} cases/s): "
-              + ("all passed" if r.ok else f"{r.failing_cases} failing runs, {len(r.failures)} distinct bugs (shrunk)"))
-        for i, f in enumerate(r.failures, 1):
-            print()
-            _print_failure(i, f, indent="    ")
+    if not args.json:
+        print(f"exhaustive check of {target.name}")
+    with progress(f"exhaustive {target.name}", total=SHARDS * len(tiers), unit="shards", quiet=args.json) as bar:
+        for bounds in tiers:
+            if not args.json:
+                print(f"  {bounds.describe()} ...", flush=True)
+            with usage_errors():
+                r, used = exhaustive_scaled(args.target, bounds, jobs=jobs, scheduler=args.scheduler,
+                                            progress=lambda done, total: bar.advance(1))
+            reports.append(r)
+            workers = max(workers, used)
+            if args.json:
+                continue
+            print(f"    {r.graphs} graphs, {r.cases} cases ({r.runs} runs, {r.steps} steps) in {r.seconds:.1f} s "
+                  f"({r.cases / max(r.seconds, 1e-9):.0f} cases/s): "
+                  + ("all passed" if r.ok else f"{r.failing_cases} failing runs, {len(r.failures)} distinct bugs (shrunk)"))
+            for i, f in enumerate(r.failures, 1):
+                print()
+                _print_failure(i, f, indent="    ")
     seconds = time.perf_counter() - start
-    print(f"{total_cases} cases checked in {seconds:.1f} s: "
-          + ("no property failed" if not failing else f"{failing} failing runs"))
-    from glitchless.reports.report import record_properties
-
-    record_properties("exhaustive", target.name, {
+    total_cases = sum(r.cases for r in reports)
+    failing = sum(r.failing_cases for r in reports)
+    failures = [f for r in reports for f in r.failures]
+    record("exhaustive", target.name, {
         "cases": total_cases, "seconds": round(seconds, 1), "passed": not failing, "failing": failing,
         "bounds": [b.describe() for b in tiers],
     })
+    if args.json:
+        print(json.dumps({
+            "target": target.name, "bounds": [b.describe() for b in tiers], "cases": total_cases,
+            "failing_cases": failing, "passed": not failing, "failures": [_failure_json(f) for f in failures],
+            "workers": workers,
+        }, indent=2))
+    else:
+        print(f"{total_cases} cases checked in {seconds:.1f} s: "
+              + ("no property failed" if not failing else f"{failing} failing runs"))
+    print(f"checked on {workers} worker{'s' if workers != 1 else ''}", file=sys.stderr)
     return 1 if failing else 0

@@ -26,8 +26,6 @@ grouped by shrunk program: one bug, one failure.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,7 +44,7 @@ from glitchless.properties.program import (
     Set,
     Step,
 )
-from glitchless.properties.runner import Failure, Session, shrink
+from glitchless.properties.runner import Failure, Session
 from glitchless.properties.hooks import Violation
 from glitchless.properties.targets import Target, load_target
 
@@ -66,10 +64,6 @@ class Bounds:
 
 
 DEFAULT_TIERS: tuple[Bounds, ...] = (Bounds(4, 2, 2, False), Bounds(3, 3, 2, True))
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1
 
 
 @dataclass
@@ -154,8 +148,9 @@ def cases(bounds: Bounds, target: Target) -> Iterator[tuple[tuple[NodeSpec, ...]
     for graph in graphs(bounds, cleanups):
         ops = operations(graph, bounds, target)
         yield graph, ()  # the graph alone (counted, checked as the prefix of every sequence)
-        for seq in product(ops, repeat=bounds.max_ops):
-            yield graph, seq
+        if bounds.max_ops:  # product(..., repeat=0) is one empty sequence: the graph again
+            for seq in product(ops, repeat=bounds.max_ops):
+                yield graph, seq
 
 
 def count_cases(bounds: Bounds = Bounds(), target: Target | str = "glitchless") -> tuple[int, int, int]:
@@ -200,40 +195,26 @@ def check_shard(target: Target, bounds: Bounds, shard: int = 0, shards: int = 1,
     return report
 
 
-_POOL_TARGET: Target | None = None
-
-
-def _pool_shard(bounds: Bounds, shard: int, shards: int) -> ExhaustiveReport:
-    assert _POOL_TARGET is not None
-    return check_shard(_POOL_TARGET, bounds, shard, shards)
-
-
 def exhaustive_check(target: Target | str = "glitchless", bounds: Bounds = Bounds(), *, jobs: int | None = None,
-                     shrink_failures: bool = True) -> ExhaustiveReport:
-    """Check every case in the bounds on `target` (on `jobs` processes; default: one per CPU)."""
-    global _POOL_TARGET
-    t = target if isinstance(target, Target) else load_target(target)
-    jobs = default_jobs() if jobs is None else jobs
+                     scheduler: str | None = None, shrink_failures: bool = True) -> ExhaustiveReport:
+    """Check every case in the bounds on `target`, in the fixed shards of `glitchless.scale.exhaustive`.
+
+    A target spec runs them on `jobs` local processes (default: one per CPU) or on the Dask cluster at
+    `scheduler`; a `Target` object (a patched kernel in a test, say) cannot be sent to workers and
+    runs them here. The report is the same either way.
+    """
+    from glitchless.scale import dask_available
+    from glitchless.scale.exhaustive import KEEP, SHARDS, exhaustive_scaled, merge, shrink_examples
+
+    if isinstance(target, str):
+        if jobs is None and scheduler is None and not dask_available():
+            jobs = 1  # Dask is an optional extra: without it, by default, the shards run here
+        report, _ = exhaustive_scaled(target, bounds, jobs=jobs, scheduler=scheduler, shrink_failures=shrink_failures)
+        return report
     start = time.perf_counter()
-    if jobs <= 1:
-        parts = [check_shard(t, bounds)]
-    else:
-        _POOL_TARGET = t
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            parts = pool.starmap(_pool_shard, [(bounds, i, jobs) for i in range(jobs)])
-    report = ExhaustiveReport(t.name, bounds)
-    for part in parts:
-        report.graphs += part.graphs
-        report.cases += part.cases
-        report.runs += part.runs
-        report.steps += part.steps
-        report.failing_cases += part.failing_cases
-        report.examples.extend(part.examples)
+    parts = [check_shard(target, bounds, i, SHARDS, KEEP) for i in range(SHARDS)]
+    report = merge(parts, target.name, bounds, KEEP)
     if shrink_failures:
-        groups: dict[str, Failure] = {}
-        for v, program in report.examples:
-            v2, small = shrink(program, t, v.label)
-            groups.setdefault(small.to_json(), Failure(v2, small, t.name))
-        report.failures = list(groups.values())
+        report.failures = shrink_examples(report.examples, target)
     report.seconds = time.perf_counter() - start
     return report

@@ -1,85 +1,65 @@
-"""`exhaustive` scaled out: the case space split into consecutive ranges of graph indexes.
+"""`exhaustive` scaled out: the case space of `cases(bounds, target)` split into fixed shards.
 
-Written against today's `glitchless.properties.exhaustive` (its `graphs`, `operations`,
-`sequences` and the harness `Session`), and isolated here so it can be re-pointed when that
-package's rewrite lands: `check_range` becomes a call of the new pure per-shard check, and
-`graph_count` a count over the new case enumeration. Nothing else here depends on it.
-
-Shards are fixed by the bounds alone (never by the number of jobs), each shard checks its range
-in enumeration order, and the parts are merged in shard order, so counts, verdicts and the
-first `keep` failures are those of a one-process run, in the same order.
+Shard `i` of `SHARDS` checks every `SHARDS`-th case from index `i` with
+`glitchless.properties.exhaustive.check_shard`, a pure function of its arguments; the later,
+heavier graphs are spread over all shards. The shards are fixed by the bounds alone (never by
+the number of jobs), and their parts are merged in shard order, so counts, verdicts and the
+failures (and their order) are the same with one job, N jobs or a cluster. With one job the
+shards run in this process, without Dask.
 """
 
 from __future__ import annotations
 
 import time
-from itertools import islice
 
-from glitchless.properties.exhaustive import Bounds, ExhaustiveReport, graphs, operations, sequences
-from glitchless.properties.harness import Session
+from glitchless.properties.exhaustive import Bounds, ExhaustiveReport, check_shard
+from glitchless.properties.hooks import Violation
 from glitchless.properties.program import Program
-from glitchless.properties.targets import load_target
-from glitchless.scale import Progress, Shard, chunks, run_shards
+from glitchless.properties.runner import Failure, shrink
+from glitchless.properties.targets import Target, load_target
+from glitchless.scale import Progress, Shard, run_shards
 
-GRAPHS_PER_SHARD = 8
-"""Later graphs have more nodes, so more operations and far more sequences: small shards keep
-the last ones from leaving a single worker busy at the end."""
+SHARDS = 32
+"""Enough to keep every core of a small cluster busy to the end; each shard walks the case
+enumeration once (cheap next to running the cases), so many more would cost more than they gain."""
 
-
-def _cleanups(target: str) -> bool:
-    return "cleanups" not in load_target(target).unsupported
-
-
-def graph_count(target: str, bounds: Bounds) -> int:
-    return sum(1 for _ in graphs(bounds, _cleanups(target)))
+KEEP = 3
+"""Failing cases kept per property/kind label, each shard and overall, before shrinking."""
 
 
-def check_range(target: str, bounds: Bounds, lo: int, hi: int, keep: int) -> ExhaustiveReport:
-    """Check graphs lo..hi-1 of the enumeration, every sequence of each. Pure: a function of its
-    arguments. `target` is a spec ("glitchless", "module:factory") that every worker can load."""
-    t = load_target(target)
-    report = ExhaustiveReport(t.name, bounds)
-    # The loop of glitchless.properties.exhaustive._shard, over a range instead of a residue
-    # class, so that concatenating the ranges gives the one-process order.
-    for graph in islice(graphs(bounds, "cleanups" not in t.unsupported), lo, hi):
-        report.graphs += 1
-        for seq in sequences(operations(graph), bounds.max_ops):
-            report.cases += 1
-            if len(seq) < bounds.max_ops:
-                continue  # checked as a prefix of a maximal sequence
-            program = Program(2, graph + seq)
-            session = Session(t.make(), 2, None, t.unsupported)
-            found = session.run(program.steps)
-            session.close()
-            report.runs += 1
-            report.steps += len(program.steps)
-            if found:
-                report.failing_cases += 1
-                if len(report.failures) < keep:
-                    first = found[0]
-                    report.failures.append((first, Program(2, program.steps[: first.step])))
-    return report
+def check_part(target: str, bounds: Bounds, shard: int, shards: int, keep: int = KEEP) -> ExhaustiveReport:
+    """One shard, named by a target spec ("glitchless", "module:factory") every worker can load."""
+    return check_shard(load_target(target), bounds, shard, shards, keep)
 
 
-def exhaustive_shards(target: str, bounds: Bounds, *, keep: int = 5, per_shard: int = GRAPHS_PER_SHARD) -> list[Shard]:
-    return [
-        Shard("glitchless.scale.exhaustive:check_range", (target, bounds, r.start, r.stop, keep))
-        for r in chunks(graph_count(target, bounds), per_shard)
-    ]
+def exhaustive_shards(target: str, bounds: Bounds, *, shards: int = SHARDS, keep: int = KEEP) -> list[Shard]:
+    return [Shard("glitchless.scale.exhaustive:check_part", (target, bounds, i, shards, keep)) for i in range(shards)]
 
 
-def merge(parts: list[ExhaustiveReport], target: str, bounds: Bounds, keep: int) -> ExhaustiveReport:
+def merge(parts: list[ExhaustiveReport], target: str, bounds: Bounds, keep: int = KEEP) -> ExhaustiveReport:
+    """Counts added up; the first `keep` failing cases per label, in shard order."""
     report = ExhaustiveReport(parts[0].target if parts else target, bounds)
+    per_label: dict[str, int] = {}
     for part in parts:
         report.graphs += part.graphs
         report.cases += part.cases
         report.runs += part.runs
         report.steps += part.steps
         report.failing_cases += part.failing_cases
-        report.failures.extend(part.failures)
-    # Each shard kept its own first `keep` in order, so the first `keep` overall are among them.
-    report.failures = report.failures[:keep]
+        for v, program in part.examples:
+            per_label[v.label] = per_label.get(v.label, 0) + 1
+            if per_label[v.label] <= keep:
+                report.examples.append((v, program))
     return report
+
+
+def shrink_examples(examples: list[tuple[Violation, Program]], target: Target) -> list[Failure]:
+    """Each example shrunk, grouped by shrunk program (one bug, one failure), in example order."""
+    groups: dict[str, Failure] = {}
+    for v, program in examples:
+        v2, small = shrink(program, target, v.label)
+        groups.setdefault(small.to_json(), Failure(v2, small, target.name))
+    return list(groups.values())
 
 
 def exhaustive_scaled(
@@ -89,13 +69,17 @@ def exhaustive_scaled(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-    keep: int = 5,
-    per_shard: int = GRAPHS_PER_SHARD,
+    shards: int = SHARDS,
+    keep: int = KEEP,
+    shrink_failures: bool = True,
 ) -> tuple[ExhaustiveReport, int]:
-    """The report of `exhaustive_check(target, bounds, keep=keep)` and how many workers ran it."""
+    """The merged (and shrunk) report for `target` (a spec) within `bounds`, and how many workers ran it."""
     start = time.perf_counter()
-    run = run_shards(exhaustive_shards(target, bounds, keep=keep, per_shard=per_shard),
+    t = load_target(target)
+    run = run_shards(exhaustive_shards(target, bounds, shards=shards, keep=keep),
                      jobs=jobs, scheduler=scheduler, progress=progress)
-    report = merge(run.results, target, bounds, keep)
+    report = merge(run.results, t.name, bounds, keep)
+    if shrink_failures:
+        report.failures = shrink_examples(report.examples, t)
     report.seconds = time.perf_counter() - start
     return report, run.workers

@@ -1,8 +1,6 @@
 """`fuzz` scaled out: independent shards with distinct derived seeds and one shared example database.
 
-Written against today's `glitchless.properties.machine.fuzz` and `FuzzReport`, and isolated
-here so it can be re-pointed when the properties rewrite lands: `fuzz_shard` is the only call
-into it.
+`fuzz_shard` is one call of `glitchless.properties.machine.fuzz`, a function of its arguments.
 
 Shard `i` of `n` searches with seed `shard_seed(seed, i, n)` (`seed * 1000 + i`; one shard keeps
 `seed` itself, so `--shards 1` is today's run) for its part of the examples. The shards are
@@ -18,10 +16,12 @@ Hypothesis's `RedisExampleDatabase` (needs `hypothesis[redis]`, in the `cluster`
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from glitchless.scale import INSTALL_HINT, Progress, Shard, run_shards
+from glitchless.scale import INSTALL_HINT, Progress, Shard, default_jobs, in_process, run_shards
 
 if TYPE_CHECKING:
     from hypothesis.database import ExampleDatabase
@@ -72,12 +72,19 @@ def fuzz_shard(
     database: str | None,
     shrink: bool,
     reduce: bool,
+    without: tuple[str, ...] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> FuzzReport:
-    """One shard: `glitchless fuzz --seed SEED --examples EXAMPLES` against the shared database."""
-    from glitchless.properties.machine import fuzz
+    """One shard: `glitchless fuzz --seed SEED --examples EXAMPLES` against the shared database.
+
+    `without` names the parts of the contract not to generate (fields of `machine.Options`)."""
+    from dataclasses import replace
+
+    from glitchless.properties.machine import Options, fuzz
 
     return fuzz(target, examples=examples, seed=seed, steps=steps, checks=checks, ignore=ignore,
-                database=open_database(database), shrink=shrink, reduce=reduce)
+                database=open_database(database), shrink=shrink, reduce=reduce, progress=progress,
+                options=replace(Options(), **{name: False for name in without}))
 
 
 def fuzz_shards(
@@ -92,10 +99,11 @@ def fuzz_shards(
     database: str | None = None,
     shrink: bool = True,
     reduce: bool = True,
+    without: tuple[str, ...] = (),
 ) -> list[Shard]:
     return [
         Shard("glitchless.scale.fuzz:fuzz_shard",
-              (target, n, shard_seed(seed, i, shards), steps, checks, ignore, database, shrink, reduce))
+              (target, n, shard_seed(seed, i, shards), steps, checks, ignore, database, shrink, reduce, without))
         for i, n in enumerate(split_examples(examples, shards))
     ]
 
@@ -134,21 +142,40 @@ def fuzz_scaled(
     database: str | None = None,
     shrink: bool = True,
     reduce: bool = True,
+    without: tuple[str, ...] = (),
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    runs_progress: Callable[[int], None] | None = None,
 ) -> tuple[FuzzReport, list[FuzzReport], int]:
-    """The merged report, the shards' own reports (in shard order) and how many workers ran them."""
+    """The merged report, the shards' own reports (in shard order) and how many workers ran them.
+
+    When the shards run in this process (one job or one shard, no scheduler), `runs_progress` gets
+    the machine runs done so far across them, as Hypothesis makes them; `progress` always gets
+    (shards done, shards)."""
     start = time.perf_counter()
-    run = run_shards(
-        fuzz_shards(target, examples=examples, seed=seed, shards=shards, steps=steps, checks=checks, ignore=ignore,
-                    database=database, shrink=shrink, reduce=reduce),
-        jobs=jobs, scheduler=scheduler, progress=progress,
-    )
-    parts: list[FuzzReport] = run.results
+    plan = fuzz_shards(target, examples=examples, seed=seed, shards=shards, steps=steps, checks=checks,
+                       ignore=ignore, database=database, shrink=shrink, reduce=reduce, without=without)
+    parts: list[FuzzReport]
+    if runs_progress is not None and in_process(jobs or default_jobs(), scheduler, len(plan)):
+        parts, before = [], 0
+        for done, shard in enumerate(plan, 1):
+            counted = functools.partial(_shifted, runs_progress, before)
+            parts.append(functools.partial(fuzz_shard, progress=counted)(*shard.args))
+            before += parts[-1].runs
+            if progress is not None:
+                progress(done, len(plan))
+        workers = 1
+    else:
+        run = run_shards(plan, jobs=jobs, scheduler=scheduler, progress=progress)
+        parts, workers = run.results, run.workers
     report = merge(parts, target, examples, seed, steps)
     report.seconds = time.perf_counter() - start
-    return report, parts, run.workers
+    return report, parts, workers
+
+
+def _shifted(report: Callable[[int], None], offset: int, runs: int) -> None:
+    report(offset + runs)
 
 
 def summary(parts: list[FuzzReport]) -> str:
