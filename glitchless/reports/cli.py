@@ -1,4 +1,4 @@
-"""Subcommands: coverage, mutate, report."""
+"""Subcommands: coverage, mutate, checker-score, report."""
 
 from __future__ import annotations
 
@@ -20,6 +20,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("mutate", help="mutation-test the kernel with mutmut; write reports/mutation.json and .md")
     p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: CPU count)")
     p.set_defaults(run=_mutate)
+
+    p = sub.add_parser(
+        "checker-score",
+        help="mutation-test the reactive core against the property machines only; write reports/checker-score.json",
+        description="Run mutmut over glitchless/kernel/reactive.py with only the property machines (a fixed-budget "
+        "fuzz and a small exhaustive check) as the test command, in a scratch copy (.checker-score/), and report "
+        "killed / non-equivalent mutants. Reviewed equivalents come from mutation-equivalents.toml.",
+    )
+    p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: CPU count)")
+    p.add_argument("--fail-under", type=float, default=None, metavar="PCT",
+                   help="exit 1 when the score (killed / scored) is below PCT")
+    p.set_defaults(run=_checker_score)
 
 
 def _coverage(args: argparse.Namespace) -> int:
@@ -50,6 +62,25 @@ def _mutate(args: argparse.Namespace) -> int:
     report = run_mutation(args.max_children)
     print(format_summary(report).split("\n## ")[0])
     print("wrote reports/mutation.json and reports/mutation.md")
+    return 0
+
+
+def _checker_score(args: argparse.Namespace) -> int:
+    from glitchless.reports.checker_score import REPORT_PATH, SUMMARY_PATH, format_checker_summary, run_checker_score
+
+    if args.max_children is not None and args.max_children < 1:
+        raise UsageError(f"--max-children must be at least 1, got {args.max_children}")
+    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
+        raise UsageError(f"--fail-under must be a percentage from 0 to 100, got {args.fail_under}")
+    try:
+        report = run_checker_score(args.max_children)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    print(format_checker_summary(report).split("\n## ")[0])
+    print(f"wrote {REPORT_PATH} and {SUMMARY_PATH}")
+    if args.fail_under is not None and report.killed_percent < args.fail_under:
+        print(f"FAIL: checker score {report.killed_percent:.1f}% < {args.fail_under}%")
+        return 1
     return 0
 
 

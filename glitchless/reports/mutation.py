@@ -139,13 +139,14 @@ def locate(name: str, diff: str) -> tuple[str, int]:
     return str(path), 0
 
 
-def _mutmut(*args: str) -> subprocess.CompletedProcess[str]:
+def _mutmut(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("mutmut")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True)
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd)
 
 
-def collect(seconds: float, equivalents: list[dict[str, str]]) -> MutationReport:
-    listing = _mutmut("results", "--all", "true").stdout
+def collect(seconds: float, equivalents: list[dict[str, str]], cwd: Path | None = None) -> MutationReport:
+    """Read mutmut's results (from the run made in `cwd`, default the current directory)."""
+    listing = _mutmut("results", "--all", "true", cwd=cwd).stdout
     mutants: list[Mutant] = []
     for line in listing.splitlines():
         m = _RESULT_LINE.match(line)
@@ -154,7 +155,7 @@ def collect(seconds: float, equivalents: list[dict[str, str]]) -> MutationReport
     for mutant in mutants:
         if mutant.status not in ("survived", "no tests"):
             continue
-        mutant.diff = _mutmut("show", mutant.name).stdout.strip()
+        mutant.diff = _mutmut("show", mutant.name, cwd=cwd).stdout.strip()
         mutant.file, mutant.line = locate(mutant.name, mutant.diff)
         before, after = changed_lines(mutant.diff)
         for e in equivalents:
@@ -164,14 +165,21 @@ def collect(seconds: float, equivalents: list[dict[str, str]]) -> MutationReport
     return MutationReport(mutants, seconds)
 
 
-def run_mutation(max_children: int | None = None) -> MutationReport:
-    equivalents = load_equivalents()
+def run_mutmut(max_children: int | None = None, cwd: Path | None = None) -> float:
+    """`mutmut run` in `cwd` (its [tool.mutmut] decides what is mutated and tested); the seconds it took."""
     children = max_children or os.cpu_count() or 2
     started = time.perf_counter()  # measuring the run itself; nothing under test reads this
-    run = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(children)])
+    run = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(children)],
+                         cwd=cwd)
     seconds = time.perf_counter() - started
     if run.returncode not in (0, 1):
         raise RuntimeError(f"mutmut run exited with status {run.returncode}")
+    return seconds
+
+
+def run_mutation(max_children: int | None = None) -> MutationReport:
+    equivalents = load_equivalents()
+    seconds = run_mutmut(max_children)
     report = collect(seconds, equivalents)
     write(report)
     return report
@@ -183,10 +191,10 @@ def write(report: MutationReport) -> None:
     SUMMARY_PATH.write_text(format_summary(report) + "\n")
 
 
-def format_summary(report: MutationReport) -> str:
+def format_summary(report: MutationReport, title: str = "Mutation testing: glitchless/kernel") -> str:
     c = report.counts
     lines = [
-        "# Mutation testing: glitchless/kernel",
+        f"# {title}",
         "",
         f"- mutants: {len(report.mutants)} (reviewed equivalent: {len(report.equivalents)}, scored: {report.scored})",
         f"- killed: {c.get('killed', 0)}, survived: {c.get('survived', 0)}, timed out: {c.get('timeout', 0)}, "

@@ -1,0 +1,159 @@
+"""`glitchless checker-score`: how strong the property machines are, measured with mutmut.
+
+mutmut mutates `glitchless/kernel/reactive.py` and, for each mutant, runs only
+the property machines: a fixed-budget fuzz and a small exhaustive check, both
+through the entry points behind `glitchless fuzz` and `glitchless exhaustive`
+(see `fuzz_failures` and `exhaustive_failures`). A mutant the machines report
+a failure on is killed. The score is killed / scored, where scored leaves out
+the reviewed equivalent mutants of `mutation-equivalents.toml`: an equivalent
+mutant changes no behaviour, whichever tests look at it.
+
+mutmut reads its settings from the pyproject.toml in its working directory and
+copies the project into mutants/ there. So the run happens in a scratch copy
+(`.checker-score/`) whose pyproject.toml carries its own [tool.mutmut]: the
+results of `glitchless mutate` in mutants/ stay untouched, and mutmut's cache
+in the scratch copy lets an interrupted run resume where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from glitchless.reports.mutation import MutationReport, collect, format_summary, load_equivalents, run_mutmut
+
+SCRATCH = Path(".checker-score")
+REPORT_PATH = Path("reports/checker-score.json")
+SUMMARY_PATH = Path("reports/checker-score.md")
+MUTATED = "glitchless/kernel/reactive.py"
+# mutmut's test command: a pytest file outside the normal run (its name does not start with test_).
+SELECTION = "tests/checker_score_selection.py"
+GOAL_PERCENT = 90.0
+
+# The fixed budget per mutant: about 3 s for the fuzz and 2 s for the exhaustive tiers when nothing
+# fails (on one core), less when a failure stops the fuzz early.
+FUZZ_EXAMPLES = 200
+FUZZ_SEED = 0
+# (max_nodes, max_ops, max_signals, effect_writes), as glitchless.properties.exhaustive.Bounds takes them.
+EXHAUSTIVE_TIERS: tuple[tuple[int, int, int, bool], ...] = ((3, 3, 2, False), (3, 2, 3, True))
+# mutmut stops a mutant after (test time + 1 s) * multiplier * 2 CPU seconds; its default, 15, lets each
+# mutant that loops forever cost minutes.
+TIMEOUT_MULTIPLIER = 4.0
+
+
+# -- the test command ------------------------------------------------------------
+# The only two functions that call the property machines. If their public entry points
+# are renamed, adapt these; the rest of the score does not depend on them.
+
+
+def fuzz_failures() -> list[str]:
+    """What `glitchless fuzz --examples 200 --seed 0` finds on the kernel, stopping at the first failure."""
+    from glitchless.properties.machine import fuzz
+
+    report = fuzz("glitchless", examples=FUZZ_EXAMPLES, seed=FUZZ_SEED, report_multiple=False, shrink=False,
+                  reduce=False)
+    return [f.label for f in report.failures] + list(report.errors)
+
+
+def exhaustive_failures() -> list[str]:
+    """What `glitchless exhaustive` finds on the kernel within EXHAUSTIVE_TIERS."""
+    from glitchless.properties.exhaustive import Bounds, exhaustive_check
+
+    found: list[str] = []
+    for tier in EXHAUSTIVE_TIERS:
+        report = exhaustive_check("glitchless", Bounds(*tier), keep=1)
+        found += [v.label for v, _ in report.failures]
+    return found
+
+
+def describe_selection() -> str:
+    tiers = "; ".join(f"up to {n} nodes, {o} operations, {s} signals, effects {'with' if w else 'without'} writes"
+                      for n, o, s, w in EXHAUSTIVE_TIERS)
+    return f"fuzz {FUZZ_EXAMPLES} examples (seed {FUZZ_SEED}), then exhaustive ({tiers})"
+
+
+# -- the scratch copy --------------------------------------------------------------
+
+
+def mutmut_section() -> str:
+    quoted = json.dumps  # a TOML basic string or array of them is valid JSON
+    return "\n".join([
+        "[tool.mutmut]",
+        "# Written by `glitchless checker-score`: the property machines alone against mutants of the reactive core.",
+        f"source_paths = {quoted(['glitchless/kernel/'])}",
+        f"only_mutate = {quoted(['*' + MUTATED])}",
+        f"also_copy = {quoted(['glitchless/'])}",
+        f"pytest_add_cli_args_test_selection = {quoted([SELECTION])}",
+        f"pytest_add_cli_args = {quoted(['-p', 'no:cacheprovider', '-q'])}",
+        f"timeout_multiplier = {TIMEOUT_MULTIPLIER}",
+        "",
+    ])
+
+
+def scratch_pyproject(original: str) -> str:
+    """The project's pyproject.toml with its [tool.mutmut] table replaced by the checker score's."""
+    kept: list[str] = []
+    skipping = False
+    for line in original.splitlines():
+        header = re.match(r"\s*\[\[?([^\]]+)\]", line)
+        if header:
+            skipping = header.group(1).strip() == "tool.mutmut"
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept).rstrip() + "\n\n" + mutmut_section()
+
+
+def prepare(root: Path = Path(".")) -> Path:
+    """Refresh the scratch copy under `root` (package, test command, settings); mutmut's mutants/ stays."""
+    for needed in (root / "glitchless", root / SELECTION, root / "pyproject.toml"):
+        if not needed.exists():
+            raise FileNotFoundError(f"{needed} not found: run checker-score from the project's root directory")
+    scratch = root / SCRATCH
+    shutil.rmtree(scratch / "glitchless", ignore_errors=True)
+    shutil.copytree(root / "glitchless", scratch / "glitchless", ignore=shutil.ignore_patterns("__pycache__"))
+    (scratch / "tests").mkdir(exist_ok=True)
+    for name in ("conftest.py", Path(SELECTION).name):
+        shutil.copy2(root / "tests" / name, scratch / "tests" / name)
+    (scratch / "pyproject.toml").write_text(scratch_pyproject((root / "pyproject.toml").read_text()))
+    return scratch
+
+
+# -- run and report ------------------------------------------------------------------
+
+
+def run_checker_score(max_children: int | None = None) -> MutationReport:
+    equivalents = load_equivalents()
+    scratch = prepare()
+    print(f"checker score: mutants of {MUTATED} against the property machines only ({describe_selection()})",
+          flush=True)
+    seconds = run_mutmut(max_children, cwd=scratch)
+    report = collect(seconds, equivalents, cwd=scratch)
+    write(report)
+    return report
+
+
+def to_json(report: MutationReport) -> dict[str, Any]:
+    data = report.to_json()
+    data.update({
+        "mutated": MUTATED,
+        "selection": describe_selection(),
+        "killed": report.counts.get("killed", 0),
+        "goal_percent": GOAL_PERCENT,
+    })
+    return data
+
+
+def format_checker_summary(report: MutationReport) -> str:
+    text = format_summary(report, title=f"Checker strength: the property machines against mutants of {MUTATED}")
+    head, _, rest = text.partition("\n\n")
+    selection = f"Test command: {describe_selection()}. Goal: {GOAL_PERCENT:.0f}% killed."
+    return f"{head}\n\n{selection}\n\n{rest}"
+
+
+def write(report: MutationReport) -> None:
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_PATH.write_text(json.dumps(to_json(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    SUMMARY_PATH.write_text(format_checker_summary(report) + "\n")
