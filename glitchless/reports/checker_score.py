@@ -124,36 +124,63 @@ def prepare(root: Path = Path(".")) -> Path:
 # -- run and report ------------------------------------------------------------------
 
 
-def run_checker_score(max_children: int | None = None) -> MutationReport:
+def run_checker_score(max_children: int | None = None, *, run: bool = True) -> tuple[MutationReport, int]:
+    """Run mutmut in the scratch copy (unless `run` is False: then report its last, maybe partial, run).
+
+    Returns the report over the mutants mutmut has checked and the number it has not checked yet
+    (an interrupted run resumes where it stopped when started again).
+    """
     equivalents = load_equivalents()
-    scratch = prepare()
-    print(f"checker score: mutants of {MUTATED} against the property machines only ({describe_selection()})",
-          flush=True)
-    seconds = run_mutmut(max_children, cwd=scratch)
-    report = collect(seconds, equivalents, cwd=scratch)
-    write(report)
-    return report
+    if run:
+        scratch = prepare()
+        print(f"checker score: mutants of {MUTATED} against the property machines only ({describe_selection()})",
+              flush=True)
+        seconds = run_mutmut(max_children, cwd=scratch)
+    else:
+        scratch = SCRATCH
+        if not (scratch / "mutants").is_dir():
+            raise FileNotFoundError(f"no checker-score run in {scratch}/ yet: run `glitchless checker-score`")
+        previous = _load_previous()
+        seconds = float(previous.get("seconds", 0.0)) if previous else 0.0
+    everything = collect(seconds, equivalents, cwd=scratch)
+    checked = [m for m in everything.mutants if m.status != "not checked"]
+    report = MutationReport(checked, seconds)
+    write(report, len(everything.mutants) - len(checked))
+    return report, len(everything.mutants) - len(checked)
 
 
-def to_json(report: MutationReport) -> dict[str, Any]:
+def _load_previous() -> dict[str, Any] | None:
+    try:
+        data = json.loads(REPORT_PATH.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def to_json(report: MutationReport, not_checked: int = 0) -> dict[str, Any]:
     data = report.to_json()
     data.update({
         "mutated": MUTATED,
         "selection": describe_selection(),
         "killed": report.counts.get("killed", 0),
+        "not_checked": not_checked,
         "goal_percent": GOAL_PERCENT,
     })
     return data
 
 
-def format_checker_summary(report: MutationReport) -> str:
+def format_checker_summary(report: MutationReport, not_checked: int = 0) -> str:
     text = format_summary(report, title=f"Checker strength: the property machines against mutants of {MUTATED}")
     head, _, rest = text.partition("\n\n")
-    selection = f"Test command: {describe_selection()}. Goal: {GOAL_PERCENT:.0f}% killed."
-    return f"{head}\n\n{selection}\n\n{rest}"
+    notes = [f"Test command: {describe_selection()}. Goal: {GOAL_PERCENT:.0f}% killed."]
+    if not_checked:
+        notes.append(f"Partial run: {len(report.mutants)} of {len(report.mutants) + not_checked} mutants checked; "
+                     "the figures are over those. `glitchless checker-score` resumes the run.")
+    return f"{head}\n\n" + "\n\n".join(notes) + f"\n\n{rest}"
 
 
-def write(report: MutationReport) -> None:
+def write(report: MutationReport, not_checked: int = 0) -> None:
     REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    REPORT_PATH.write_text(json.dumps(to_json(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-    SUMMARY_PATH.write_text(format_checker_summary(report) + "\n")
+    REPORT_PATH.write_text(json.dumps(to_json(report, not_checked), indent=2, sort_keys=True, ensure_ascii=False)
+                           + "\n")
+    SUMMARY_PATH.write_text(format_checker_summary(report, not_checked) + "\n")
