@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-children", type=int, default=None, help="parallel mutant runs (default: CPU count)")
     p.add_argument("--fail-under", type=float, default=None, metavar="PCT",
                    help="exit 1 when the score (killed / scored) is below PCT")
+    p.add_argument("--sample", type=int, default=1, metavar="K",
+                   help="run and report only every K-th mutant (a quick estimate; needs the mutants of an "
+                   "earlier, possibly interrupted, run)")
     p.add_argument("--report-only", action="store_true",
                    help="run no mutants: write the report from the last (maybe interrupted) run")
     p.set_defaults(run=_checker_score)
@@ -72,13 +75,15 @@ def _checker_score(args: argparse.Namespace) -> int:
 
     if args.max_children is not None and args.max_children < 1:
         raise UsageError(f"--max-children must be at least 1, got {args.max_children}")
+    if args.sample < 1:
+        raise UsageError(f"--sample must be at least 1, got {args.sample}")
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise UsageError(f"--fail-under must be a percentage from 0 to 100, got {args.fail_under}")
     try:
-        report, not_checked = run_checker_score(args.max_children, run=not args.report_only)
+        report, not_checked = run_checker_score(args.max_children, run=not args.report_only, sample=args.sample)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    print(format_checker_summary(report, not_checked).split("\n## ")[0])
+    print(format_checker_summary(report, not_checked, args.sample).split("\n## ")[0])
     print(f"wrote {REPORT_PATH} and {SUMMARY_PATH}")
     if args.fail_under is not None and report.killed_percent < args.fail_under:
         print(f"FAIL: checker score {report.killed_percent:.1f}% < {args.fail_under}%")

@@ -144,14 +144,20 @@ def _mutmut(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd)
 
 
-def collect(seconds: float, equivalents: list[dict[str, str]], cwd: Path | None = None) -> MutationReport:
-    """Read mutmut's results (from the run made in `cwd`, default the current directory)."""
+def collect_statuses(cwd: Path | None = None) -> list[Mutant]:
+    """Every mutant mutmut knows of (in `cwd`) and its status, without the diffs."""
     listing = _mutmut("results", "--all", "true", cwd=cwd).stdout
     mutants: list[Mutant] = []
     for line in listing.splitlines():
         m = _RESULT_LINE.match(line)
         if m:
             mutants.append(Mutant(m.group(1), m.group(2).strip()))
+    return mutants
+
+
+def collect(seconds: float, equivalents: list[dict[str, str]], cwd: Path | None = None) -> MutationReport:
+    """Read mutmut's results (from the run made in `cwd`, default the current directory)."""
+    mutants = collect_statuses(cwd)
     for mutant in mutants:
         if mutant.status not in ("survived", "no tests"):
             continue
@@ -165,12 +171,15 @@ def collect(seconds: float, equivalents: list[dict[str, str]], cwd: Path | None 
     return MutationReport(mutants, seconds)
 
 
-def run_mutmut(max_children: int | None = None, cwd: Path | None = None) -> float:
-    """`mutmut run` in `cwd` (its [tool.mutmut] decides what is mutated and tested); the seconds it took."""
+def run_mutmut(max_children: int | None = None, cwd: Path | None = None, names: list[str] | None = None) -> float:
+    """`mutmut run` in `cwd` (its [tool.mutmut] decides what is mutated and tested); the seconds it took.
+
+    With `names`, only those mutants are run.
+    """
     children = max_children or os.cpu_count() or 2
     started = time.perf_counter()  # measuring the run itself; nothing under test reads this
-    run = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(children)],
-                         cwd=cwd)
+    run = subprocess.run([str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", str(children),
+                          *(names or [])], cwd=cwd)
     seconds = time.perf_counter() - started
     if run.returncode not in (0, 1):
         raise RuntimeError(f"mutmut run exited with status {run.returncode}")

@@ -20,6 +20,7 @@ REPORTS = Path("reports")
 PROPERTIES_JSON = REPORTS / "properties.json"
 COVERAGE_JSON = REPORTS / "coverage" / "summary.json"
 MUTATION_JSON = REPORTS / "mutation.json"
+CHECKER_SCORE_JSON = REPORTS / "checker-score.json"
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,36 @@ class Inputs:
     properties: dict[str, Any] | None
     coverage: dict[str, Any] | None
     mutation: dict[str, Any] | None
+    checker_score: dict[str, Any] | None = None
 
 
 def gather(seed: int = 0) -> Inputs:
-    return Inputs(run_scenarios(seed), _load(PROPERTIES_JSON), _load(COVERAGE_JSON), _load(MUTATION_JSON))
+    return Inputs(run_scenarios(seed), _load(PROPERTIES_JSON), _load(COVERAGE_JSON), _load(MUTATION_JSON),
+                  _load(CHECKER_SCORE_JSON))
+
+
+def _scores_md(inp: Inputs) -> list[str]:
+    """The two mutation scores side by side: the unit tests' and the property machines' alone."""
+    rows = ["| killed by | mutated | killed | scored | equivalent | score |", "|---|---|---|---|---|---|"]
+    m = inp.mutation
+    if m is None:
+        rows.append("| unit tests | glitchless/kernel | - | - | - | not run: `glitchless mutate` |")
+    else:
+        rows.append(f"| unit tests | glitchless/kernel | {m['counts'].get('killed', 0)} | {m['scored']} | "
+                    f"{m['equivalent']} | {m['killed_percent']:.1f}% |")
+    c = inp.checker_score
+    if c is None:
+        rows.append("| property machines only | reactive.py | - | - | - | not run: `glitchless checker-score` |")
+    else:
+        partial = []
+        if c.get("sample_every", 1) > 1:
+            partial.append(f"every {c['sample_every']}th mutant")
+        if c.get("not_checked"):
+            partial.append(f"{c['not_checked']} not checked")
+        note = f" ({', '.join(partial)})" if partial else ""
+        rows.append(f"| property machines only | reactive.py | {c['killed']} | {c['scored']} | {c['equivalent']} | "
+                    f"{c['killed_percent']:.1f}% (goal {c['goal_percent']:.0f}%){note} |")
+    return rows
 
 
 # -- markdown -------------------------------------------------------------------
@@ -108,6 +135,10 @@ def to_markdown(inp: Inputs) -> str:
             f"- score {m['killed_percent']:.1f}% killed ({m['detected_percent']:.1f}% detected), run time {m['seconds']:.0f} s",
             f"- survivors: {len(m['survivors'])} (details in reports/mutation.md)",
         ]
+    out += ["", "### Checker strength: the same kind of score, the property machines alone", ""]
+    out += _scores_md(inp)
+    if inp.checker_score is not None:
+        out += ["", f"Test command: {inp.checker_score['selection']}; survivors in reports/checker-score.md."]
     return "\n".join(out) + "\n"
 
 
@@ -214,6 +245,11 @@ def to_html(inp: Inputs) -> str:
             for s in m["survivors"]:
                 body.append(f"<details><summary>{esc(s['file'])}:{s['line']} ({esc(s['status'])})</summary>"
                             f"<pre>{esc(s['diff'])}</pre></details>")
+    body.append("<h3>Checker strength: the property machines alone</h3>")
+    body.append(_md_list_to_html(_scores_md(inp)))
+    if inp.checker_score is not None:
+        body.append(f"<p>Test command: {esc(inp.checker_score['selection'])}; survivors in "
+                    "<code>checker-score.md</code>.</p>")
     style = (
         "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}"
         "table{border-collapse:collapse;margin:.5em 0;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 10px;text-align:left}"
