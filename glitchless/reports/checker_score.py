@@ -165,8 +165,7 @@ def run_checker_score(
             raise FileNotFoundError(f"no checker-score run in {scratch}/ yet: run `glitchless checker-score`")
         previous = _load_previous()
         seconds = float(previous.get("seconds", 0.0)) if previous else 0.0
-    everything = collect(seconds, equivalents, cwd=scratch)
-    considered = [m for m in everything.mutants if chosen is None or m.name in chosen]
+    considered = collect(seconds, equivalents, cwd=scratch, names=chosen).mutants
     checked = [m for m in considered if m.status != "not checked"]
     report = MutationReport(checked, seconds)
     write(report, len(considered) - len(checked), sample)

@@ -155,9 +155,11 @@ def collect_statuses(cwd: Path | None = None) -> list[Mutant]:
     return mutants
 
 
-def collect(seconds: float, equivalents: list[dict[str, str]], cwd: Path | None = None) -> MutationReport:
-    """Read mutmut's results (from the run made in `cwd`, default the current directory)."""
-    mutants = collect_statuses(cwd)
+def collect(
+    seconds: float, equivalents: list[dict[str, str]], cwd: Path | None = None, names: set[str] | None = None
+) -> MutationReport:
+    """Read mutmut's results (from the run made in `cwd`, default the current directory; only `names` if given)."""
+    mutants = [m for m in collect_statuses(cwd) if names is None or m.name in names]
     for mutant in mutants:
         if mutant.status not in ("survived", "no tests"):
             continue
