@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,10 +161,12 @@ def collect(
 ) -> MutationReport:
     """Read mutmut's results (from the run made in `cwd`, default the current directory; only `names` if given)."""
     mutants = [m for m in collect_statuses(cwd) if names is None or m.name in names]
-    for mutant in mutants:
-        if mutant.status not in ("survived", "no tests"):
-            continue
-        mutant.diff = _mutmut("show", mutant.name, cwd=cwd).stdout.strip()
+    open_ones = [m for m in mutants if m.status in ("survived", "no tests")]
+    # One `mutmut show` process per mutant, mostly start-up time: a few at once.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        diffs = list(pool.map(lambda m: _mutmut("show", m.name, cwd=cwd).stdout.strip(), open_ones))
+    for mutant, diff in zip(open_ones, diffs):
+        mutant.diff = diff
         mutant.file, mutant.line = locate(mutant.name, mutant.diff)
         before, after = changed_lines(mutant.diff)
         for e in equivalents:
