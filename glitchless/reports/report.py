@@ -84,7 +84,8 @@ def _scores_md(inp: Inputs) -> list[str]:
     if m is None:
         rows.append("| unit tests | glitchless/kernel | - | - | - | not run: `glitchless mutate` |")
     else:
-        rows.append(f"| unit tests | glitchless/kernel | {m['counts'].get('killed', 0)} | {m['scored']} | "
+        rows.append(f"| unit tests | glitchless/kernel | {m['counts'].get('killed', 0)} | "
+                    f"{m.get('scored', m['total'] - m['equivalent'])} | "
                     f"{m['equivalent']} | {m['killed_percent']:.1f}% |")
     c = inp.checker_score
     if c is None:
