@@ -114,20 +114,21 @@ def refresh_skips_last_source() -> ModuleType:
 
 
 def cleanup_after_run() -> ModuleType:
-    """An effect's previous cleanup runs after its new run instead of before it."""
+    """An effect's previous cleanups run after its new run instead of before it."""
     return patched_kernel(
-        ("        cleanup = e._cleanup\n        if cleanup is not None:\n            e._cleanup = None\n"
-         "            self.untracked(cleanup)\n", "        cleanup = e._cleanup\n"),
-        ("        if callable(result):\n            e._cleanup = result\n",
-         "        if cleanup is not None:\n            self.untracked(cleanup)\n"
-         "        if callable(result):\n            e._cleanup = result\n"),
+        ("        if e._cleanups:\n            try:\n                self._run_cleanups(e, errors)\n"
+         "            except BaseException:\n                e._state = DIRTY  # interrupted: it runs at the next flush\n"
+         "                raise\n            if e._disposed:  # a cleanup disposed it: the run about to start does not happen\n"
+         "                _raise(errors, \"an effect's cleanups failed\")\n                return\n", ""),
+        ("        if callable(result):\n            if e._disposed:",
+         "        self._run_cleanups(e, errors)\n        if callable(result):\n            if e._disposed:"),
     )
 
 
 def dirty_flag_kept_on_error() -> ModuleType:
     """An effect whose change check raised (a custom equals, say) stays marked: later writes never queue it."""
-    return patched_kernel(("                    except Exception as exc:\n                        e._state = CLEAN\n",
-                           "                    except Exception as exc:\n"))
+    return patched_kernel(("                            except Exception as exc:\n                                e._state = CLEAN\n",
+                           "                            except Exception as exc:\n"))
 
 
 def sources_not_truncated() -> ModuleType:
@@ -138,10 +139,9 @@ def sources_not_truncated() -> ModuleType:
 def batch_depth_leaks_on_error() -> ModuleType:
     """The batch depth an effect run raises is restored only when the run returns normally."""
     return patched_kernel((
-        "        finally:\n            self._batch_depth -= 1\n            self._observer = prev\n"
-        "            self._adopt_sources(e)\n",
-        "        finally:\n            self._observer = prev\n            self._adopt_sources(e)\n"
-        "        self._batch_depth -= 1\n",
+        "        try:\n            return fn()\n        finally:\n            self._batch_depth -= 1\n",
+        "        try:\n            result = fn()\n            self._batch_depth -= 1\n            return result\n"
+        "        finally:\n",
     ))
 
 
@@ -158,8 +158,8 @@ def identity_only_equality() -> ModuleType:
 
 def stale_error_after_recovery() -> ModuleType:
     """A computed that failed and then recomputes its last good value keeps raising the old error."""
-    return patched_kernel(("elif node._error is not None or node._version == 0 or not node._same(node._value, value):",
-                           "elif node._version == 0 or not node._same(node._value, value):"))
+    return patched_kernel(("if error is None and node._error is None and node._version:",
+                           "if error is None and node._version:"))
 
 
 def untracked_drops_observer() -> ModuleType:
