@@ -93,22 +93,21 @@ def test_the_figures_leave_out_equivalents_and_name_a_partial_run(tmp_path: Path
     assert "- score (killed / scored): 75.0%" in summary
 
 
-def test_the_report_shows_the_checker_score_beside_the_unit_test_score() -> None:
+def test_the_report_shows_the_checker_score_in_its_slot() -> None:
     unit = sample_report().to_json()
-    checker = checker_score.to_json(sample_report())
-    inp = report_mod.Inputs([], None, None, unit, checker)
-    md = report_mod.to_markdown(inp)
-    assert "| unit tests | glitchless/kernel | 3 | 4 | 1 | 75.0% |" in md
-    assert "| property machines only | reactive.py | 3 | 4 | 1 | 75.0% (goal 90%) |" in md
-    assert "property machines only" in report_mod.to_html(inp)
-    missing = report_mod.to_markdown(report_mod.Inputs([], None, None, unit))
-    assert "not run: `glitchless checker-score`" in missing
+    checker = checker_score.to_json(sample_report(), not_checked=7, sample=5)
+    inp = report_mod.Inputs([], None, None, unit, checker=checker)
+    line = ("75.0% of the scored mutants of glitchless/kernel/reactive.py killed by the property machines alone "
+            "(goal 90%): 3 killed of 4 scored, 1 reviewed equivalent (a sample: every 5th mutant; 7 not checked yet)")
+    assert line in report_mod.to_markdown(inp)
+    assert line in report_mod.to_html(inp)
+    assert "Checker score" not in report_mod.to_markdown(report_mod.Inputs([], None, None, unit))
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--sample", "0"], "--sample must be at least 1, got 0"),
     (["--max-children", "0"], "--max-children must be at least 1, got 0"),
-    (["--fail-under", "150"], "--fail-under must be a percentage from 0 to 100, got 150.0"),
+    (["--fail-under", "150"], "--fail-under must be a number from 0 to 100, got '150'"),
 ])
 def test_bad_flags_are_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checker-score", *argv]) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from glitchless.cli_support import UsageError, validate_count
+from glitchless.cli_support import UsageError, validate_count, validate_percent
 from glitchless.reports.project import ConfigError, Project, load
 
 
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "killed / non-equivalent mutants. Reviewed equivalents come from mutation-equivalents.toml.",
     )
     p.add_argument("--max-children", default=None, metavar="N", help="parallel mutant runs (default: CPU count)")
-    p.add_argument("--fail-under", type=float, default=None, metavar="PCT",
+    p.add_argument("--fail-under", default=None, metavar="PCT",
                    help="exit 1 when the score (killed / scored) is below PCT")
     p.add_argument("--sample", default="1", metavar="K",
                    help="run and report only every K-th mutant (a quick estimate; needs the mutants of an "
@@ -104,16 +104,15 @@ def _checker_score(args: argparse.Namespace) -> int:
 
     children = None if args.max_children is None else validate_count(args.max_children, "--max-children")
     sample = validate_count(args.sample, "--sample")
-    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
-        raise UsageError(f"--fail-under must be a percentage from 0 to 100, got {args.fail_under}")
+    fail_under = None if args.fail_under is None else validate_percent(args.fail_under, "--fail-under")
     try:
         report, not_checked = run_checker_score(children, run=not args.report_only, sample=sample)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     print(format_checker_summary(report, not_checked, sample).split("\n## ")[0])
     print(f"wrote {REPORT_PATH} and {SUMMARY_PATH}")
-    if args.fail_under is not None and report.killed_percent < args.fail_under:
-        print(f"FAIL: checker score {report.killed_percent:.1f}% < {args.fail_under}%")
+    if fail_under is not None and report.killed_percent < fail_under:
+        print(f"FAIL: checker score {report.killed_percent:.1f}% < {fail_under}%")
         return 1
     return 0
 
