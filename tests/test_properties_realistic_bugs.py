@@ -4,9 +4,9 @@ Each bug in `planted.REALISTIC` is a one-line change (a moved line at most) to
 reactive.py's source, loaded as a fresh module; the real kernel is never
 touched. The first tests show each bug is real: a small program whose outcome
 the contract fixes, right on the real kernel and wrong on the copy. The last
-one asks `fuzz --examples 300` (seed 0) to find it; on the machines of today
-several are missed, which is the measure of their weakness (see "Checker
-strength" in docs/fuzzing.md).
+one asks `fuzz --examples 300` (seed 0, the whole contract) to find it: a
+failure whose program the real kernel passes (see "Checker strength" in
+docs/fuzzing.md).
 """
 
 from collections.abc import Callable
@@ -17,9 +17,12 @@ import pytest
 
 import glitchless.kernel.reactive as real
 from glitchless.properties.machine import fuzz
+from glitchless.properties.runner import check_program
 from glitchless.properties.targets import Target
 
 import planted
+
+REAL_KERNEL = Target.from_factory("glitchless", real.Runtime)
 
 
 def cascade_of(length: int) -> Callable[[ModuleType], Any]:
@@ -274,7 +277,11 @@ def test_a_patch_whose_line_is_gone_fails_loudly() -> None:
 
 @pytest.mark.parametrize("name", sorted(planted.REALISTIC))
 def test_fuzzing_300_examples_catches_each_realistic_bug(name: str) -> None:
-    # `glitchless fuzz --examples 300 --seed 0`; stopping at the first failure, unshrunk, finds the same bug.
+    # `glitchless fuzz --examples 300 --seed 0`, the whole contract, unshrunk. Today's kernel itself still
+    # fails some programs (see "Checker strength" in docs/fuzzing.md), so a failure counts as catching the
+    # planted bug only when the real kernel passes its program.
     target = Target.from_factory(f"planted:{name}", planted.REALISTIC[name]().Runtime)
-    report = fuzz(target, examples=300, seed=0, report_multiple=False, shrink=False, reduce=False)
-    assert report.failures, f"fuzz --examples 300 missed the planted bug {name}"
+    report = fuzz(target, examples=300, seed=0, shrink=False, reduce=False)
+    caught = [f for f in report.failures if not check_program(f.program, REAL_KERNEL)]
+    assert caught, (f"fuzz --examples 300 missed the planted bug {name}; its failures, all shared with the real "
+                    f"kernel: {[f.label for f in report.failures]}")
