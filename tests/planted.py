@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -93,6 +94,9 @@ def patched_kernel(*patches: tuple[str, str]) -> ModuleType:
     name = f"_planted_reactive_{next(_counter)}"
     module = ModuleType(name)
     module.__file__ = str(_SOURCE_PATH)
+    # Registered like any module, so that a target built on it finds its MAX_FLUSH_ROUNDS (and fuzzing
+    # draws cascades up to that bound, as it does for the real kernel).
+    sys.modules[name] = module
     exec(compile(source, f"<{name}: patched {_SOURCE_PATH.name}>", "exec"), module.__dict__)
     return module
 

@@ -150,7 +150,12 @@ def locate(name: str, diff: str, root: Path = Path()) -> tuple[str, int]:
 
 def _mutmut(project: Project, *args: str, capture: bool = True) -> subprocess.CompletedProcess[str]:
     """mutmut with the project's settings (its own [tool.mutmut], else made from [tool.glitchless])."""
-    cmd = [sys.executable, "-m", "glitchless.reports.mutmut_launch", json.dumps(project.mutmut_config()), *args]
+    if project.mutmut is not None:
+        # mutmut reads the project's own table itself. Run it directly: the launcher imports glitchless
+        # first, and a mutated glitchless (checker-score's scratch copy) must be imported from mutants/.
+        cmd = [str(Path(sys.executable).with_name("mutmut")), *args]
+    else:
+        cmd = [sys.executable, "-m", "glitchless.reports.mutmut_launch", json.dumps(project.mutmut_config()), *args]
     return subprocess.run(cmd, cwd=project.root, capture_output=capture, text=True)
 
 
