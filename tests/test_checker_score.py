@@ -65,7 +65,7 @@ def test_the_test_command_fails_on_a_kernel_bug(monkeypatch: pytest.MonkeyPatch)
     # The test command reaches the kernel only through the "glitchless" target, as mutmut's mutants do.
     monkeypatch.setattr(targets, "glitchless", planted.REALISTIC["nested-batch-flushes-early"]().Runtime)
     assert checker_score.fuzz_failures() != []
-    monkeypatch.setattr(targets, "glitchless", planted.REALISTIC["refresh-skips-last-source"]().Runtime)
+    monkeypatch.setattr(targets, "glitchless", planted.REALISTIC["cleanup-after-run"]().Runtime)
     assert checker_score.exhaustive_failures() != []
 
 
