@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -68,3 +69,140 @@ PLANTED = {
     "effect-runs-twice": effect_runs_twice,
     "stale-computed": stale_computed,
 }
+
+
+# -- realistic bugs: one changed line (or a moved one) in a copy of reactive.py's source -----------
+
+_SOURCE_PATH = Path(real.__file__)
+
+
+def patched_kernel(*patches: tuple[str, str]) -> ModuleType:
+    """A fresh copy of the kernel with each `old` snippet of its source replaced by `new`.
+
+    Each `old` must occur exactly once (it may carry a line of context to be
+    unique): when the kernel changes under a patch, this fails loudly instead of
+    planting nothing.
+    """
+    source = _SOURCE_PATH.read_text()
+    for old, new in patches:
+        found = source.count(old)
+        if found != 1:
+            raise LookupError(
+                f"planted bug out of date: {old.strip()!r} occurs {found} times in {_SOURCE_PATH.name}, not once"
+            )
+        source = source.replace(old, new)
+    name = f"_planted_reactive_{next(_counter)}"
+    module = ModuleType(name)
+    module.__file__ = str(_SOURCE_PATH)
+    # Registered like any module, so that a target built on it finds its MAX_FLUSH_ROUNDS (and fuzzing
+    # draws cascades up to that bound, as it does for the real kernel).
+    sys.modules[name] = module
+    exec(compile(source, f"<{name}: patched {_SOURCE_PATH.name}>", "exec"), module.__dict__)
+    return module
+
+
+def round_bound_off_by_one() -> ModuleType:
+    """The runaway check fires one round early: a cascade settling in exactly MAX_FLUSH_ROUNDS rounds raises."""
+    return patched_kernel(("if rounds > MAX_FLUSH_ROUNDS:", "if rounds >= MAX_FLUSH_ROUNDS:"))
+
+
+def wrong_version_compared() -> ModuleType:
+    """After refreshing a stale source, the scan compares each later source with the resume point's version."""
+    return patched_kernel(("if src._version != versions[i]:\n                        break",
+                           "if src._version != versions[positions[-1]]:\n                        break"))
+
+
+def refresh_skips_last_source() -> ModuleType:
+    """A CHECK computed never looks at its last source's version."""
+    return patched_kernel(("n = len(sources)\n", "n = len(sources) - 1\n"))
+
+
+def cleanup_after_run() -> ModuleType:
+    """An effect's previous cleanups run after its new run instead of before it."""
+    return patched_kernel(
+        ("        if e._cleanups:\n            try:\n                self._run_cleanups(e, errors)\n"
+         "            except BaseException:\n                e._state = DIRTY  # interrupted: it runs at the next flush\n"
+         "                raise\n            if e._disposed:  # a cleanup disposed it: the run about to start does not happen\n"
+         "                _raise(errors, \"an effect's cleanups failed\")\n                return\n", ""),
+        ("        if callable(result):\n            if e._disposed:",
+         "        self._run_cleanups(e, errors)\n        if callable(result):\n            if e._disposed:"),
+    )
+
+
+def dirty_flag_kept_on_error() -> ModuleType:
+    """An effect whose change check raised (a custom equals, say) stays marked: later writes never queue it."""
+    return patched_kernel(("                            except Exception as exc:\n                                e._state = CLEAN\n",
+                           "                            except Exception as exc:\n"))
+
+
+def sources_not_truncated() -> ModuleType:
+    """A re-run that read fewer sources keeps the ones it dropped (and stays subscribed to them)."""
+    return patched_kernel(("elif node._cursor < len(sources):", "elif node._cursor > len(sources):"))
+
+
+def batch_depth_leaks_on_error() -> ModuleType:
+    """The batch depth an effect run raises is restored only when the run returns normally."""
+    return patched_kernel((
+        "        try:\n            return fn()\n        finally:\n            self._batch_depth -= 1\n",
+        "        try:\n            result = fn()\n            self._batch_depth -= 1\n            return result\n"
+        "        finally:\n",
+    ))
+
+
+def effects_in_insertion_order() -> ModuleType:
+    """A flush de-duplicates its queue keeping the order effects were marked in, not their creation order."""
+    return patched_kernel(("queue.sort(key=_effect_order)", "queue = list(dict.fromkeys(queue))"))
+
+
+def identity_only_equality() -> ModuleType:
+    """A computed without a custom equals cuts off only when the new value is the same object."""
+    return patched_kernel(("return old is new or (old == new if equals is None else equals(old, new))",
+                           "return old is new if equals is None else equals(old, new)"))
+
+
+def stale_error_after_recovery() -> ModuleType:
+    """A computed that failed and then recomputes its last good value keeps raising the old error."""
+    return patched_kernel(("if error is None and node._error is None and node._version:",
+                           "if error is None and node._version:"))
+
+
+def untracked_drops_observer() -> ModuleType:
+    """untracked() leaves no observer behind: reads after it, in the same fn, are not tracked."""
+    return patched_kernel(("            return fn()\n        finally:\n            self._observer = prev\n",
+                           "            return fn()\n        finally:\n            self._observer = None\n"))
+
+
+def peek_subscribes() -> ModuleType:
+    """Signal.peek tracks the read, like get()."""
+    return patched_kernel(("    def peek(self) -> T:\n        return self._value\n",
+                           "    def peek(self) -> T:\n        return self.get()\n"))
+
+
+def dispose_skips_dependents() -> ModuleType:
+    """A disposed computed does not tell its dependents: they keep serving values computed from it."""
+    return patched_kernel(("            rt._mark(self)\n            self._subs = {}\n", "            self._subs = {}\n"))
+
+
+def nested_batch_flushes_early() -> ModuleType:
+    """The end of an inner batch flushes, as if it were the outermost one."""
+    return patched_kernel(("        rt._batch_depth -= 1\n        if not rt._batch_depth and rt._pending:",
+                           "        rt._batch_depth -= 1\n        if rt._pending:"))
+
+
+REALISTIC = {
+    "round-bound-off-by-one": round_bound_off_by_one,
+    "wrong-version-compared": wrong_version_compared,
+    "refresh-skips-last-source": refresh_skips_last_source,
+    "cleanup-after-run": cleanup_after_run,
+    "dirty-flag-kept-on-error": dirty_flag_kept_on_error,
+    "sources-not-truncated": sources_not_truncated,
+    "batch-depth-leaks-on-error": batch_depth_leaks_on_error,
+    "effects-in-insertion-order": effects_in_insertion_order,
+    "identity-only-equality": identity_only_equality,
+    "stale-error-after-recovery": stale_error_after_recovery,
+    "untracked-drops-observer": untracked_drops_observer,
+    "peek-subscribes": peek_subscribes,
+    "dispose-skips-dependents": dispose_skips_dependents,
+    "nested-batch-flushes-early": nested_batch_flushes_early,
+}
+"""Bugs a developer could plausibly write into reactive.py, each a one-line change (a moved line at most)."""

@@ -1,11 +1,11 @@
-"""Subcommands: coverage, mutate, report. Each measures the project in the current directory."""
+"""Subcommands: coverage, mutate, checker-score, report. Each but checker-score measures the project in the current directory."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from glitchless.cli_support import UsageError, validate_count
+from glitchless.cli_support import UsageError, validate_count, validate_percent
 from glitchless.reports.project import ConfigError, Project, load
 
 
@@ -36,6 +36,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--max-children", default=None, metavar="N", help="parallel mutant runs (default: CPU count)")
     p.set_defaults(run=_mutate)
+
+    p = sub.add_parser(
+        "checker-score",
+        help="mutation-test the reactive core against the property machines only; write reports/checker-score.json",
+        description="Run mutmut over glitchless/kernel/reactive.py with only the property machines (a fixed-budget "
+        "fuzz and a small exhaustive check) as the test command, in a scratch copy (.checker-score/), and report "
+        "killed / non-equivalent mutants. Reviewed equivalents come from mutation-equivalents.toml.",
+    )
+    p.add_argument("--max-children", default=None, metavar="N", help="parallel mutant runs (default: CPU count)")
+    p.add_argument("--fail-under", default=None, metavar="PCT",
+                   help="exit 1 when the score (killed / scored) is below PCT")
+    p.add_argument("--sample", default="1", metavar="K",
+                   help="run and report only every K-th mutant (a quick estimate; needs the mutants of an "
+                   "earlier, possibly interrupted, run)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run no mutants: write the report from the last (maybe interrupted) run")
+    p.set_defaults(run=_checker_score)
 
 
 def _project() -> Project:
@@ -79,6 +96,24 @@ def _mutate(args: argparse.Namespace) -> int:
         return 1
     print(format_summary(report).split("\n## ")[0])
     print("wrote reports/mutation.json and reports/mutation.md")
+    return 0
+
+
+def _checker_score(args: argparse.Namespace) -> int:
+    from glitchless.reports.checker_score import REPORT_PATH, SUMMARY_PATH, format_checker_summary, run_checker_score
+
+    children = None if args.max_children is None else validate_count(args.max_children, "--max-children")
+    sample = validate_count(args.sample, "--sample")
+    fail_under = None if args.fail_under is None else validate_percent(args.fail_under, "--fail-under")
+    try:
+        report, not_checked = run_checker_score(children, run=not args.report_only, sample=sample)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    print(format_checker_summary(report, not_checked, sample).split("\n## ")[0])
+    print(f"wrote {REPORT_PATH} and {SUMMARY_PATH}")
+    if fail_under is not None and report.killed_percent < fail_under:
+        print(f"FAIL: checker score {report.killed_percent:.1f}% < {fail_under}%")
+        return 1
     return 0
 
 

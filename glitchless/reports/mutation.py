@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,20 +150,32 @@ def locate(name: str, diff: str, root: Path = Path()) -> tuple[str, int]:
 
 def _mutmut(project: Project, *args: str, capture: bool = True) -> subprocess.CompletedProcess[str]:
     """mutmut with the project's settings (its own [tool.mutmut], else made from [tool.glitchless])."""
-    cmd = [sys.executable, "-m", "glitchless.reports.mutmut_launch", json.dumps(project.mutmut_config()), *args]
+    if project.mutmut is not None:
+        # mutmut reads the project's own table itself. Run it directly: the launcher imports glitchless
+        # first, and a mutated glitchless (checker-score's scratch copy) must be imported from mutants/.
+        cmd = [str(Path(sys.executable).with_name("mutmut")), *args]
+    else:
+        cmd = [sys.executable, "-m", "glitchless.reports.mutmut_launch", json.dumps(project.mutmut_config()), *args]
     return subprocess.run(cmd, cwd=project.root, capture_output=capture, text=True)
 
 
-def collect(project: Project, seconds: float, equivalents: list[dict[str, str]], *, quiet: bool = False) -> MutationReport:
-    """Every mutant's status, and each survivor's diff and place (with a progress bar: one mutmut call each)."""
-    from glitchless.cli_support import progress
-
+def collect_statuses(project: Project) -> list[Mutant]:
+    """Every mutant mutmut knows of in the project and its status, without the diffs."""
     listing = _mutmut(project, "results", "--all", "true").stdout
     mutants: list[Mutant] = []
     for line in listing.splitlines():
         m = _RESULT_LINE.match(line)
         if m:
             mutants.append(Mutant(m.group(1), m.group(2).strip()))
+    return mutants
+
+
+def collect(project: Project, seconds: float, equivalents: list[dict[str, str]], *, quiet: bool = False,
+            names: set[str] | None = None) -> MutationReport:
+    """Every mutant's status (only `names` if given), and each survivor's diff and place (with a progress bar)."""
+    from glitchless.cli_support import progress
+
+    mutants = [m for m in collect_statuses(project) if names is None or m.name in names]
     open_ones = [m for m in mutants if m.status in ("survived", "no tests")]
     with progress("mutate: collecting survivors", total=len(open_ones), unit="survivors", quiet=quiet) as bar:
         for mutant in open_ones:
@@ -182,23 +195,28 @@ def title_of(project: Project) -> str:
     return f"{project.name} ({', '.join(str(p).rstrip('/') for p in paths)})"
 
 
-def run_mutation(project: Project, max_children: int | None = None, *, quiet: bool = False) -> MutationReport:
-    """mutmut run on the project, then its results as reports/mutation.json and .md (written only at the end)."""
+def run_mutmut(project: Project, max_children: int | None = None, names: list[str] | None = None) -> float:
+    """`mutmut run` on the project (only `names` if given); the seconds it took."""
     from glitchless.cli_support import progress
 
-    equivalents = load_equivalents(project.root / EQUIVALENTS_PATH)
     children = max_children or os.cpu_count() or 2
     started = time.perf_counter()  # measuring the run itself; nothing under test reads this
     # mutmut draws its own running count of mutants; the block turns Ctrl-C into "interrupted".
     with progress("mutate: mutmut run", total=None, unit="mutants", quiet=True):
-        run = _mutmut(project, "run", "--max-children", str(children), capture=False)
+        run = _mutmut(project, "run", "--max-children", str(children), *(names or []), capture=False)
     seconds = time.perf_counter() - started
     if run.returncode not in (0, 1):
         raise RuntimeError(f"mutmut run exited with status {run.returncode}")
+    return seconds
+
+
+def run_mutation(project: Project, max_children: int | None = None, *, quiet: bool = False) -> MutationReport:
+    """mutmut run on the project, then its results as reports/mutation.json and .md (written only at the end)."""
+    equivalents = load_equivalents(project.root / EQUIVALENTS_PATH)
+    seconds = run_mutmut(project, max_children)
     report = collect(project, seconds, equivalents, quiet=quiet)
     if not report.mutants:
-        raise RuntimeError(f"mutmut produced no mutants of {title_of(project)} (mutmut run exited with status "
-                           f"{run.returncode}; its output is above)")
+        raise RuntimeError(f"mutmut produced no mutants of {title_of(project)} (see mutmut's output above)")
     write(report, project.root)
     append_history(project, {
         "kind": "mutation", **{k: report.info[k] for k in ("generated_at", "commit", "glitchless")},
@@ -215,10 +233,10 @@ def write(report: MutationReport, root: Path = Path()) -> None:
     write_atomic(root / SUMMARY_PATH, format_summary(report) + "\n")
 
 
-def format_summary(report: MutationReport) -> str:
+def format_summary(report: MutationReport, title: str = "") -> str:
     c = report.counts
     lines = [
-        f"# Mutation testing: {report.title}",
+        f"# {title or 'Mutation testing: ' + report.title}",
         "",
         f"- mutants: {len(report.mutants)} (reviewed equivalent: {len(report.equivalents)}, scored: {report.scored})",
         f"- killed: {c.get('killed', 0)}, survived: {c.get('survived', 0)}, timed out: {c.get('timeout', 0)}, "

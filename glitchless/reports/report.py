@@ -241,8 +241,27 @@ def to_markdown(inp: Inputs) -> str:
 
 
 def _checker_text(data: dict[str, Any]) -> str:
-    shown = {k: v for k, v in data.items() if isinstance(v, (int, float, str)) and k not in ("generated_at", "commit")}
-    return ", ".join(f"{k}: {v}" for k, v in shown.items()) or json.dumps(data)
+    """The property machines' own mutation score, as `glitchless checker-score` wrote it."""
+    try:
+        text = (f"{data['killed_percent']:.1f}% of the scored mutants of {data.get('mutated', 'the kernel')} killed by "
+                f"the property machines alone (goal {data.get('goal_percent', 90):.0f}%): {data['killed']} killed of "
+                f"{data['scored']} scored, {data['equivalent']} reviewed equivalent")
+    except (KeyError, TypeError, ValueError):
+        shown = {k: v for k, v in data.items() if isinstance(v, (int, float, str)) and k not in ("generated_at", "commit")}
+        return ", ".join(f"{k}: {v}" for k, v in shown.items()) or json.dumps(data)
+    counts = data.get("counts") or {}
+    if counts.get("no tests"):
+        text += f", {counts['no tests']} never reached"
+    partial = []
+    if data.get("sample_every", 1) > 1:
+        partial.append(f"a sample: every {data['sample_every']}th mutant")
+    if data.get("not_checked"):
+        partial.append(f"{data['not_checked']} not checked yet")
+    if partial:
+        text += f" ({'; '.join(partial)})"
+    if data.get("selection"):
+        text += f". Test command: {data['selection']}; survivors in reports/checker-score.md."
+    return text
 
 
 def _properties_md(p: dict[str, Any] | None) -> list[str]:
