@@ -278,3 +278,13 @@ def test_nodes_repr_shows_their_name_or_nothing() -> None:
     assert repr(rt.computed(lambda: 1)) == "Computed()"
     assert repr(rt.effect(lambda: None, name="log")) == "Effect(log)"
     assert repr(rt.effect(lambda: None)) == "Effect()"
+
+
+def test_effects_and_scopes_report_disposed_as_a_bool_false_until_disposed() -> None:
+    rt = Runtime()
+    e = rt.effect(lambda: None)
+    scope = rt.scope()
+    assert e.disposed is False and scope.disposed is False
+    e.dispose()
+    scope.dispose()
+    assert e.disposed is True and scope.disposed is True
