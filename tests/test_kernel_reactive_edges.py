@@ -288,3 +288,86 @@ def test_effects_and_scopes_report_disposed_as_a_bool_false_until_disposed() -> 
     e.dispose()
     scope.dispose()
     assert e.disposed is True and scope.disposed is True
+
+
+def test_rule7_cleanups_failing_on_dispose_are_raised_together_naming_the_effect() -> None:
+    rt = Runtime()
+
+    def body() -> None:
+        def fail(n: int) -> None:
+            raise RuntimeError(f"cleanup {n}")
+
+        rt.on_cleanup(lambda: fail(1))
+        rt.on_cleanup(lambda: fail(2))
+
+    e = rt.effect(body, name="saver")
+    with pytest.raises(ExceptionGroup) as info:
+        e.dispose()
+    assert info.value.message == "effect 'saver': its cleanups failed"
+    assert [str(x) for x in info.value.exceptions] == ["cleanup 1", "cleanup 2"]
+    assert e.disposed is True
+
+
+def test_rule6_an_interrupt_in_a_middle_cleanup_leaves_exactly_the_later_ones_for_the_next_flush() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    log: list[str] = []
+    interrupt = [False]
+
+    def middle() -> None:
+        log.append("b")
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+
+    def body() -> None:
+        log.append(f"run {s.get()}")
+        rt.on_cleanup(lambda: log.append("a"))
+        rt.on_cleanup(middle)
+        rt.on_cleanup(lambda: log.append("c"))
+
+    rt.effect(body)
+    interrupt[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        s.set(1)
+    assert log == ["run 0", "a", "b"]
+    s.set(1)  # an equal write flushes what the interrupt cut short
+    assert log == ["run 0", "a", "b", "c", "run 1"]
+
+
+def test_a_disposed_computed_stays_disposed_after_its_sources_change() -> None:
+    rt = Runtime()
+    s = rt.signal(1)
+    c = rt.computed(lambda: s.get() * 10)
+    seen: list[object] = []
+
+    def body() -> None:
+        try:
+            seen.append(c.get())
+        except DisposedError:
+            seen.append("disposed")
+
+    rt.effect(body)
+    c.dispose()
+    s.set(2)
+    assert seen == [10, "disposed"]
+    assert c not in s._subs  # disposal unsubscribed it from its sources
+    with pytest.raises(DisposedError):
+        c.get()
+
+
+def test_disposing_a_computed_counts_as_a_write_for_unobserved_computeds_checked_before() -> None:
+    rt = Runtime()
+    s = rt.signal(1)
+    d = rt.computed(lambda: s.get() * 10)  # unobserved: it re-validates when the runtime's epoch moved
+    s.set(2)
+    assert d.get() == 20
+    s.set(3)
+    rt.computed(lambda: 0).dispose()  # moves the epoch on again, never back to one d was checked in
+    assert d.get() == 30
+    source = rt.computed(lambda: s.get())
+    reader = rt.computed(lambda: source.get() + 1)
+    assert reader.get() == 4
+    source.dispose()  # no signal written: only the epoch tells reader to look again
+    with pytest.raises(DisposedError):
+        reader.get()
