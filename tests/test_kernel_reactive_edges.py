@@ -371,3 +371,25 @@ def test_disposing_a_computed_counts_as_a_write_for_unobserved_computeds_checked
     source.dispose()  # no signal written: only the epoch tells reader to look again
     with pytest.raises(DisposedError):
         reader.get()
+
+
+def test_on_cleanup_inside_a_computed_is_refused_naming_the_rule() -> None:
+    rt = Runtime()
+    c = rt.computed(lambda: rt.on_cleanup(lambda: None))
+    with pytest.raises(Exception, match="^on_cleanup\\(\\) called inside a computed; only effects and scopes have cleanups$"):
+        c.get()
+
+
+def test_a_scope_disposed_inside_a_batch_leaves_the_batchs_effects_for_its_exit() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    seen: list[int] = []
+    rt.effect(lambda: seen.append(s.get()))
+    scope = rt.scope()
+    with scope:
+        rt.computed(lambda: s.get())
+    with rt.batch():
+        s.set(1)
+        scope.dispose()
+        assert seen == [0]  # still batched
+    assert seen == [0, 1]
