@@ -393,3 +393,30 @@ def test_a_scope_disposed_inside_a_batch_leaves_the_batchs_effects_for_its_exit(
         scope.dispose()
         assert seen == [0]  # still batched
     assert seen == [0, 1]
+
+
+def test_rule9_a_loop_thread_stops_owning_the_runtime_when_its_loop_stops() -> None:
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    rt = Runtime(scheduler=loop)  # created on this thread
+    s = rt.signal(0)
+    seen: list[tuple[int, str]] = []
+    rt.effect(lambda: seen.append((s.get(), threading.current_thread().name)))
+
+    async def write_one() -> None:
+        s.set(1)
+
+    def serve_then_write() -> None:
+        loop.run_until_complete(write_one())  # the loop runs here: this thread owns the runtime
+        s.set(2)  # the loop stopped: the creator owns it again, so this write is handed over
+
+    t = threading.Thread(target=serve_then_write, name="server")
+    t.start()
+    t.join(10)
+    assert not t.is_alive()
+    assert s.peek() == 1 and seen == [(0, "MainThread"), (1, "server")]
+    loop.run_until_complete(asyncio.sleep(0))  # the handed-over write is applied where the loop runs now
+    loop.close()
+    assert s.peek() == 2 and seen[-1] == (2, "MainThread")
