@@ -208,3 +208,26 @@ def test_an_async_effect_whose_next_task_cannot_be_created_still_disposes_cleanl
 
 async def _noop() -> None:
     pass
+
+
+def test_an_async_effects_cleanup_runs_under_an_effect_carrying_its_name() -> None:
+    async def main() -> list[str | None]:
+        rt = runtime()
+        s = rt.signal(0)
+        names: list[str | None] = []
+
+        def cleanup() -> None:
+            current = rt.current_effect()
+            names.append(None if current is None else current.name)
+
+        async def body() -> Any:
+            s.get()
+            return cleanup
+
+        rt.effect(body, name="job")
+        await asyncio.sleep(1)
+        s.set(1)  # the cleanup runs before run 2 starts
+        await asyncio.sleep(1)
+        return names
+
+    assert simulate(main) == ["job"]
