@@ -420,3 +420,25 @@ def test_rule9_a_loop_thread_stops_owning_the_runtime_when_its_loop_stops() -> N
     loop.run_until_complete(asyncio.sleep(0))  # the handed-over write is applied where the loop runs now
     loop.close()
     assert s.peek() == 2 and seen[-1] == (2, "MainThread")
+
+
+def test_rule9_a_foreign_read_of_a_computed_just_left_unobserved_returns_its_cached_value() -> None:
+    import threading
+
+    rt = Runtime()
+    s = rt.signal(1)
+    calls: list[str] = []
+
+    def fn() -> int:
+        calls.append(threading.current_thread().name)
+        return s.get() * 10
+
+    c = rt.computed(fn)
+    e = rt.effect(lambda: c.get())
+    e.dispose()  # c loses its last subscriber; nothing was written since it was computed
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(c.get()), name="reader")
+    t.start()
+    t.join(10)
+    assert got == [10]
+    assert calls == ["MainThread"]  # current, so cached: fn did not run again on the foreign thread
