@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from glitchless.kernel import Computed, DisposedError, Runtime, Signal
+from glitchless.kernel import Computed, DisposedError, Effect, Runtime, Signal
 from glitchless.kernel.reactive import MAX_NESTING
 
 
@@ -442,3 +442,113 @@ def test_rule9_a_foreign_read_of_a_computed_just_left_unobserved_returns_its_cac
     t.join(10)
     assert got == [10]
     assert calls == ["MainThread"]  # current, so cached: fn did not run again on the foreign thread
+
+
+def test_rule4_an_equals_failing_in_the_flush_skips_only_that_effect_which_stays_live() -> None:
+    rt = Runtime()
+    fail = [False]
+
+    def equals(a: int, b: int) -> bool:
+        if fail[0]:
+            fail[0] = False  # one comparison fails
+            raise RuntimeError("equals")
+        return a == b
+
+    s = rt.signal(0, equals=equals)
+    first: list[int] = []
+    second: list[int] = []
+    rt.effect(lambda: first.append(s.get()))
+    rt.effect(lambda: second.append(s.get()))
+    with pytest.raises(RuntimeError, match="^equals$"):
+        with rt.batch():
+            s.set(2)
+            fail[0] = True  # the flush's value comparison for the first effect fails
+    assert first == [0] and second == [0, 2]
+    s.set(3)
+    assert first == [0, 3] and second == [0, 2, 3]
+
+
+def test_rule7_cleanups_that_dispose_their_effect_and_fail_raise_together() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    handle: list[Effect] = []
+
+    def body() -> None:
+        s.get()
+
+        def fail_and_dispose() -> None:
+            handle[0].dispose()
+            raise RuntimeError("first")
+
+        def fail() -> None:
+            raise RuntimeError("second")
+
+        rt.on_cleanup(fail_and_dispose)
+        rt.on_cleanup(fail)
+
+    handle.append(rt.effect(body))
+    with pytest.raises(ExceptionGroup) as info:
+        s.set(1)
+    assert info.value.message == "an effect's cleanups failed"
+    assert [str(x) for x in info.value.exceptions] == ["first", "second"]
+    assert handle[0].disposed is True
+
+
+def test_rule6_an_interrupt_keeps_both_the_cut_short_effects_and_those_queued_meanwhile() -> None:
+    rt = Runtime()
+    x = rt.signal(0)
+    y = rt.signal(0)
+    seen_y: list[int] = []
+    interrupt = [False]
+
+    def writer() -> None:
+        y.set(x.get() * 10)
+
+    def interrupted() -> None:
+        x.get()
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+
+    rt.effect(writer)
+    rt.effect(interrupted)
+    rt.effect(lambda: seen_y.append(y.get()))
+    interrupt[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        x.set(1)  # writer queues y's reader, then the next effect is interrupted
+    x.set(1)  # an equal write flushes what was left
+    assert seen_y == [0, 10]
+
+
+def test_rule4_an_effect_reads_the_disposal_of_a_computed_whose_value_was_none() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    c = rt.computed(lambda: None if s.get() == 0 else s.get())
+    seen: list[object] = []
+
+    def body() -> None:
+        try:
+            seen.append(c.get())
+        except DisposedError:
+            seen.append("disposed")
+
+    rt.effect(body)
+    c.dispose()
+    assert seen == [None, "disposed"]
+
+
+def test_rule4_an_exception_held_as_a_signals_value_is_unchanged_when_it_is_the_same_object() -> None:
+    rt = Runtime()
+    last_error = rt.signal(RuntimeError("boom"))
+    n = rt.signal(0)
+    runs: list[int] = []
+
+    def body() -> None:
+        last_error.get()
+        runs.append(n.get())
+
+    rt.effect(body)
+    with rt.batch():
+        n.set(1)
+        n.set(0)  # changed and changed back: nothing the effect saw differs
+    assert runs == [0]
