@@ -552,3 +552,53 @@ def test_rule4_an_exception_held_as_a_signals_value_is_unchanged_when_it_is_the_
         n.set(1)
         n.set(0)  # changed and changed back: nothing the effect saw differs
     assert runs == [0]
+
+
+def test_current_effect_is_the_outer_effect_again_after_it_creates_an_inner_one() -> None:
+    rt = Runtime()
+    seen: list[Effect | None] = []
+
+    def outer() -> None:
+        rt.effect(lambda: None)
+        seen.append(rt.current_effect())
+
+    e = rt.effect(outer)
+    assert seen == [e]
+
+
+def test_rule4_a_named_effects_cleanup_and_run_both_failing_raise_together_naming_it() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+
+    def body() -> Any:
+        if s.get():
+            raise RuntimeError("run")
+
+        def cleanup() -> None:
+            raise RuntimeError("cleanup")
+
+        return cleanup
+
+    rt.effect(body, name="job")
+    with pytest.raises(ExceptionGroup) as info:
+        s.set(1)
+    assert info.value.message == "effect 'job': its cleanup and its run failed"
+    assert [str(x) for x in info.value.exceptions] == ["cleanup", "run"]
+
+
+def test_rule9_a_foreign_read_during_a_computeds_run_does_not_hide_the_owners_read() -> None:
+    import threading
+
+    rt = Runtime()  # fresh: the computed's first run is the runtime's first observer
+    s = rt.signal(1)
+
+    def fn() -> int:
+        t = threading.Thread(target=s.get)  # a foreign read while the owner's computed runs
+        t.start()
+        t.join(10)
+        return s.get() * 10
+
+    c = rt.computed(fn)
+    assert c.get() == 10
+    s.set(2)
+    assert c.get() == 20  # the owner's read after the foreign one still made s a dependency
