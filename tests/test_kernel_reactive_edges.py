@@ -602,3 +602,27 @@ def test_rule9_a_foreign_read_during_a_computeds_run_does_not_hide_the_owners_re
     assert c.get() == 10
     s.set(2)
     assert c.get() == 20  # the owner's read after the foreign one still made s a dependency
+
+
+def test_rule4_an_effect_is_not_rerun_for_the_same_cached_error_of_a_computed() -> None:
+    rt = Runtime()
+    n = rt.signal(0)
+
+    def failing() -> int:
+        raise RuntimeError("always")
+
+    c = rt.computed(failing)
+    runs: list[int] = []
+
+    def body() -> None:
+        try:
+            c.get()
+        except RuntimeError:
+            pass
+        runs.append(n.get())
+
+    rt.effect(body)
+    with rt.batch():
+        n.set(1)
+        n.set(0)  # changed and back; c still holds the very error the effect saw
+    assert runs == [0]
