@@ -117,3 +117,117 @@ def test_an_async_effects_repr_shows_its_name_or_nothing() -> None:
         return [repr(rt.effect(body, name="job")), repr(rt.effect(body))]
 
     assert simulate(main) == ["AsyncEffect(job)", "AsyncEffect()"]
+
+
+def test_an_async_effect_reports_disposed_as_a_bool_false_until_disposed() -> None:
+    async def main() -> tuple[object, object]:
+        rt = runtime()
+        e = rt.effect(_noop)
+        before = e.disposed
+        e.dispose()
+        return before, e.disposed
+
+    before, after = simulate(main)
+    assert before is False and after is True
+
+
+def test_a_run_cancelled_by_anyone_but_a_supersede_owes_no_rerun() -> None:
+    async def main() -> tuple[list[str], int]:
+        rt = runtime()
+        s = rt.signal(0)
+        log: list[str] = []
+        tasks: list[asyncio.Task[Any]] = []
+
+        async def body() -> None:
+            v = s.get()
+            task = asyncio.current_task()
+            assert task is not None
+            tasks.append(task)
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                log.append(f"cancelled {v}")
+                raise
+            log.append(f"finished {v}")
+
+        e = rt.effect(body)
+        await asyncio.sleep(1)
+        tasks[0].cancel()  # not a supersede: the effect's inputs did not change
+        await asyncio.sleep(30)
+        return log, e.runs
+
+    assert simulate(main) == (["cancelled 0"], 1)
+
+
+class _FailingTasks:
+    """A scheduler over the running loop whose create_task can be made to fail."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.fail = False
+
+    def call_soon_threadsafe(self, callback: Any, *args: Any) -> object:
+        return self.loop.call_soon_threadsafe(callback, *args)
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        self.loop.call_exception_handler(context)
+
+    def create_task(self, coro: Any, *, name: str | None = None, context: Any = None) -> asyncio.Task[Any]:
+        if self.fail:
+            coro.close()
+            raise RuntimeError("no new tasks")
+        return self.loop.create_task(coro, name=name, context=context)
+
+
+def test_an_async_effect_whose_next_task_cannot_be_created_still_disposes_cleanly() -> None:
+    from glitchless.kernel import Runtime
+
+    async def main() -> tuple[str, list[int], bool]:
+        scheduler = _FailingTasks(asyncio.get_running_loop())
+        rt = Runtime(scheduler=scheduler)
+        s = rt.signal(0)
+        cleaned: list[int] = []
+
+        async def body() -> Any:
+            v = s.get()
+            return lambda: cleaned.append(v)
+
+        e = rt.effect(body, cancel_on_supersede=True)
+        await asyncio.sleep(1)
+        scheduler.fail = True
+        try:
+            s.set(1)
+            raised = ""
+        except RuntimeError as exc:
+            raised = str(exc)
+        e.dispose()  # the run that never got a task holds nothing to cancel
+        return raised, cleaned, e.disposed
+
+    assert simulate(main) == ("no new tasks", [0], True)
+
+
+async def _noop() -> None:
+    pass
+
+
+def test_an_async_effects_cleanup_runs_under_an_effect_carrying_its_name() -> None:
+    async def main() -> list[str | None]:
+        rt = runtime()
+        s = rt.signal(0)
+        names: list[str | None] = []
+
+        def cleanup() -> None:
+            current = rt.current_effect()
+            names.append(None if current is None else current.name)
+
+        async def body() -> Any:
+            s.get()
+            return cleanup
+
+        rt.effect(body, name="job")
+        await asyncio.sleep(1)
+        s.set(1)  # the cleanup runs before run 2 starts
+        await asyncio.sleep(1)
+        return names
+
+    assert simulate(main) == ["job"]

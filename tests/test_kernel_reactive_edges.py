@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from glitchless.kernel import Computed, DisposedError, Runtime, Signal
+from glitchless.kernel import Computed, DisposedError, Effect, Runtime, Signal
 from glitchless.kernel.reactive import MAX_NESTING
 
 
@@ -278,3 +278,351 @@ def test_nodes_repr_shows_their_name_or_nothing() -> None:
     assert repr(rt.computed(lambda: 1)) == "Computed()"
     assert repr(rt.effect(lambda: None, name="log")) == "Effect(log)"
     assert repr(rt.effect(lambda: None)) == "Effect()"
+
+
+def test_effects_and_scopes_report_disposed_as_a_bool_false_until_disposed() -> None:
+    rt = Runtime()
+    e = rt.effect(lambda: None)
+    scope = rt.scope()
+    assert e.disposed is False and scope.disposed is False
+    e.dispose()
+    scope.dispose()
+    assert e.disposed is True and scope.disposed is True
+
+
+def test_rule7_cleanups_failing_on_dispose_are_raised_together_naming_the_effect() -> None:
+    rt = Runtime()
+
+    def body() -> None:
+        def fail(n: int) -> None:
+            raise RuntimeError(f"cleanup {n}")
+
+        rt.on_cleanup(lambda: fail(1))
+        rt.on_cleanup(lambda: fail(2))
+
+    e = rt.effect(body, name="saver")
+    with pytest.raises(ExceptionGroup) as info:
+        e.dispose()
+    assert info.value.message == "effect 'saver': its cleanups failed"
+    assert [str(x) for x in info.value.exceptions] == ["cleanup 1", "cleanup 2"]
+    assert e.disposed is True
+
+
+def test_rule6_an_interrupt_in_a_middle_cleanup_leaves_exactly_the_later_ones_for_the_next_flush() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    log: list[str] = []
+    interrupt = [False]
+
+    def middle() -> None:
+        log.append("b")
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+
+    def body() -> None:
+        log.append(f"run {s.get()}")
+        rt.on_cleanup(lambda: log.append("a"))
+        rt.on_cleanup(middle)
+        rt.on_cleanup(lambda: log.append("c"))
+
+    rt.effect(body)
+    interrupt[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        s.set(1)
+    assert log == ["run 0", "a", "b"]
+    s.set(1)  # an equal write flushes what the interrupt cut short
+    assert log == ["run 0", "a", "b", "c", "run 1"]
+
+
+def test_a_disposed_computed_stays_disposed_after_its_sources_change() -> None:
+    rt = Runtime()
+    s = rt.signal(1)
+    c = rt.computed(lambda: s.get() * 10)
+    seen: list[object] = []
+
+    def body() -> None:
+        try:
+            seen.append(c.get())
+        except DisposedError:
+            seen.append("disposed")
+
+    rt.effect(body)
+    c.dispose()
+    s.set(2)
+    assert seen == [10, "disposed"]
+    assert c not in s._subs  # disposal unsubscribed it from its sources
+    with pytest.raises(DisposedError):
+        c.get()
+
+
+def test_disposing_a_computed_counts_as_a_write_for_unobserved_computeds_checked_before() -> None:
+    rt = Runtime()
+    s = rt.signal(1)
+    d = rt.computed(lambda: s.get() * 10)  # unobserved: it re-validates when the runtime's epoch moved
+    s.set(2)
+    assert d.get() == 20
+    s.set(3)
+    rt.computed(lambda: 0).dispose()  # moves the epoch on again, never back to one d was checked in
+    assert d.get() == 30
+    source = rt.computed(lambda: s.get())
+    reader = rt.computed(lambda: source.get() + 1)
+    assert reader.get() == 4
+    source.dispose()  # no signal written: only the epoch tells reader to look again
+    with pytest.raises(DisposedError):
+        reader.get()
+
+
+def test_on_cleanup_inside_a_computed_is_refused_naming_the_rule() -> None:
+    rt = Runtime()
+    c = rt.computed(lambda: rt.on_cleanup(lambda: None))
+    with pytest.raises(Exception, match="^on_cleanup\\(\\) called inside a computed; only effects and scopes have cleanups$"):
+        c.get()
+
+
+def test_a_scope_disposed_inside_a_batch_leaves_the_batchs_effects_for_its_exit() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    seen: list[int] = []
+    rt.effect(lambda: seen.append(s.get()))
+    scope = rt.scope()
+    with scope:
+        rt.computed(lambda: s.get())
+    with rt.batch():
+        s.set(1)
+        scope.dispose()
+        assert seen == [0]  # still batched
+    assert seen == [0, 1]
+
+
+def test_rule9_a_loop_thread_stops_owning_the_runtime_when_its_loop_stops() -> None:
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    rt = Runtime(scheduler=loop)  # created on this thread
+    s = rt.signal(0)
+    seen: list[tuple[int, str]] = []
+    rt.effect(lambda: seen.append((s.get(), threading.current_thread().name)))
+
+    async def write_one() -> None:
+        s.set(1)
+
+    def serve_then_write() -> None:
+        loop.run_until_complete(write_one())  # the loop runs here: this thread owns the runtime
+        s.set(2)  # the loop stopped: the creator owns it again, so this write is handed over
+
+    t = threading.Thread(target=serve_then_write, name="server")
+    t.start()
+    t.join(10)
+    assert not t.is_alive()
+    assert s.peek() == 1 and seen == [(0, "MainThread"), (1, "server")]
+    loop.run_until_complete(asyncio.sleep(0))  # the handed-over write is applied where the loop runs now
+    loop.close()
+    assert s.peek() == 2 and seen[-1] == (2, "MainThread")
+
+
+def test_rule9_a_foreign_read_of_a_computed_just_left_unobserved_returns_its_cached_value() -> None:
+    import threading
+
+    rt = Runtime()
+    s = rt.signal(1)
+    calls: list[str] = []
+
+    def fn() -> int:
+        calls.append(threading.current_thread().name)
+        return s.get() * 10
+
+    c = rt.computed(fn)
+    e = rt.effect(lambda: c.get())
+    e.dispose()  # c loses its last subscriber; nothing was written since it was computed
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(c.get()), name="reader")
+    t.start()
+    t.join(10)
+    assert got == [10]
+    assert calls == ["MainThread"]  # current, so cached: fn did not run again on the foreign thread
+
+
+def test_rule4_an_equals_failing_in_the_flush_skips_only_that_effect_which_stays_live() -> None:
+    rt = Runtime()
+    fail = [False]
+
+    def equals(a: int, b: int) -> bool:
+        if fail[0]:
+            fail[0] = False  # one comparison fails
+            raise RuntimeError("equals")
+        return a == b
+
+    s = rt.signal(0, equals=equals)
+    first: list[int] = []
+    second: list[int] = []
+    rt.effect(lambda: first.append(s.get()))
+    rt.effect(lambda: second.append(s.get()))
+    with pytest.raises(RuntimeError, match="^equals$"):
+        with rt.batch():
+            s.set(2)
+            fail[0] = True  # the flush's value comparison for the first effect fails
+    assert first == [0] and second == [0, 2]
+    s.set(3)
+    assert first == [0, 3] and second == [0, 2, 3]
+
+
+def test_rule7_cleanups_that_dispose_their_effect_and_fail_raise_together() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    handle: list[Effect] = []
+
+    def body() -> None:
+        s.get()
+
+        def fail_and_dispose() -> None:
+            handle[0].dispose()
+            raise RuntimeError("first")
+
+        def fail() -> None:
+            raise RuntimeError("second")
+
+        rt.on_cleanup(fail_and_dispose)
+        rt.on_cleanup(fail)
+
+    handle.append(rt.effect(body))
+    with pytest.raises(ExceptionGroup) as info:
+        s.set(1)
+    assert info.value.message == "an effect's cleanups failed"
+    assert [str(x) for x in info.value.exceptions] == ["first", "second"]
+    assert handle[0].disposed is True
+
+
+def test_rule6_an_interrupt_keeps_both_the_cut_short_effects_and_those_queued_meanwhile() -> None:
+    rt = Runtime()
+    x = rt.signal(0)
+    y = rt.signal(0)
+    seen_y: list[int] = []
+    interrupt = [False]
+
+    def writer() -> None:
+        y.set(x.get() * 10)
+
+    def interrupted() -> None:
+        x.get()
+        if interrupt[0]:
+            interrupt[0] = False
+            raise KeyboardInterrupt
+
+    rt.effect(writer)
+    rt.effect(interrupted)
+    rt.effect(lambda: seen_y.append(y.get()))
+    interrupt[0] = True
+    with pytest.raises(KeyboardInterrupt):
+        x.set(1)  # writer queues y's reader, then the next effect is interrupted
+    x.set(1)  # an equal write flushes what was left
+    assert seen_y == [0, 10]
+
+
+def test_rule4_an_effect_reads_the_disposal_of_a_computed_whose_value_was_none() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+    c = rt.computed(lambda: None if s.get() == 0 else s.get())
+    seen: list[object] = []
+
+    def body() -> None:
+        try:
+            seen.append(c.get())
+        except DisposedError:
+            seen.append("disposed")
+
+    rt.effect(body)
+    c.dispose()
+    assert seen == [None, "disposed"]
+
+
+def test_rule4_an_exception_held_as_a_signals_value_is_unchanged_when_it_is_the_same_object() -> None:
+    rt = Runtime()
+    last_error = rt.signal(RuntimeError("boom"))
+    n = rt.signal(0)
+    runs: list[int] = []
+
+    def body() -> None:
+        last_error.get()
+        runs.append(n.get())
+
+    rt.effect(body)
+    with rt.batch():
+        n.set(1)
+        n.set(0)  # changed and changed back: nothing the effect saw differs
+    assert runs == [0]
+
+
+def test_current_effect_is_the_outer_effect_again_after_it_creates_an_inner_one() -> None:
+    rt = Runtime()
+    seen: list[Effect | None] = []
+
+    def outer() -> None:
+        rt.effect(lambda: None)
+        seen.append(rt.current_effect())
+
+    e = rt.effect(outer)
+    assert seen == [e]
+
+
+def test_rule4_a_named_effects_cleanup_and_run_both_failing_raise_together_naming_it() -> None:
+    rt = Runtime()
+    s = rt.signal(0)
+
+    def body() -> Any:
+        if s.get():
+            raise RuntimeError("run")
+
+        def cleanup() -> None:
+            raise RuntimeError("cleanup")
+
+        return cleanup
+
+    rt.effect(body, name="job")
+    with pytest.raises(ExceptionGroup) as info:
+        s.set(1)
+    assert info.value.message == "effect 'job': its cleanup and its run failed"
+    assert [str(x) for x in info.value.exceptions] == ["cleanup", "run"]
+
+
+def test_rule9_a_foreign_read_during_a_computeds_run_does_not_hide_the_owners_read() -> None:
+    import threading
+
+    rt = Runtime()  # fresh: the computed's first run is the runtime's first observer
+    s = rt.signal(1)
+
+    def fn() -> int:
+        t = threading.Thread(target=s.get)  # a foreign read while the owner's computed runs
+        t.start()
+        t.join(10)
+        return s.get() * 10
+
+    c = rt.computed(fn)
+    assert c.get() == 10
+    s.set(2)
+    assert c.get() == 20  # the owner's read after the foreign one still made s a dependency
+
+
+def test_rule4_an_effect_is_not_rerun_for_the_same_cached_error_of_a_computed() -> None:
+    rt = Runtime()
+    n = rt.signal(0)
+
+    def failing() -> int:
+        raise RuntimeError("always")
+
+    c = rt.computed(failing)
+    runs: list[int] = []
+
+    def body() -> None:
+        try:
+            c.get()
+        except RuntimeError:
+            pass
+        runs.append(n.get())
+
+    rt.effect(body)
+    with rt.batch():
+        n.set(1)
+        n.set(0)  # changed and back; c still holds the very error the effect saw
+    assert runs == [0]
