@@ -422,6 +422,35 @@ def test_rule9_a_loop_thread_stops_owning_the_runtime_when_its_loop_stops() -> N
     assert s.peek() == 2 and seen[-1] == (2, "MainThread")
 
 
+def test_rule9_a_creator_that_once_ran_the_loop_hands_writes_over_while_another_thread_runs_it() -> None:
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    rt = Runtime(scheduler=loop)
+    s = rt.signal(0)
+    seen: list[tuple[int, str]] = []
+    rt.effect(lambda: seen.append((s.get(), threading.current_thread().name)))
+
+    async def write_one() -> None:
+        s.set(1)
+
+    loop.run_until_complete(write_one())  # the creator runs the loop once
+    serving = threading.Event()
+    loop.call_soon_threadsafe(serving.set)
+    t = threading.Thread(target=loop.run_forever, name="server")
+    t.start()
+    assert serving.wait(10)
+    s.set(2)  # the loop runs in "server" now: it owns the runtime, so this write is handed over
+    applied = threading.Event()
+    loop.call_soon_threadsafe(applied.set)  # queued after the handed-over write
+    assert applied.wait(10)
+    loop.call_soon_threadsafe(loop.stop)
+    t.join(10)
+    loop.close()
+    assert seen == [(0, "MainThread"), (1, "MainThread"), (2, "server")]
+
+
 def test_rule9_a_foreign_read_of_a_computed_just_left_unobserved_returns_its_cached_value() -> None:
     import threading
 

@@ -249,7 +249,7 @@ class Runtime:
         return self._next_id
 
     def _claim(self) -> bool:
-        """Is the calling thread the owner? Only asked when it is not the owner remembered (only the creator is).
+        """Is the calling thread the owner? Asked on every call when there is a scheduler (no owner is remembered).
 
         While the scheduler's loop runs, the thread running it owns the runtime; otherwise
         (or without a scheduler) the thread that created it does.
@@ -263,8 +263,7 @@ class Runtime:
                 running: object = asyncio.get_running_loop()
             except RuntimeError:
                 running = None
-            if running is scheduler:  # only the creator is remembered: another thread owns only while the loop runs
-                self._owner = tid if tid == self._creator else None
+            if running is scheduler:  # owner only while the loop runs here: never remembered, whoever it is
                 return True
             is_running = getattr(scheduler, "is_running", None)
             if callable(is_running) and is_running():
