@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from glitchless.cli_support import (
@@ -19,6 +18,7 @@ from glitchless.cli_support import (
     write_atomic,
 )
 from glitchless.properties.hooks import properties, property_names
+from glitchless.reports.report import record_properties
 from glitchless.properties.targets import ALIASES, Target, TargetError, load_target
 from glitchless.scale.cli import add_scale_options, choose_jobs, usage_errors
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from glitchless.properties.exhaustive import ExhaustiveReport
     from glitchless.properties.machine import AnyFailure, FuzzReport, Options
 
-PROPERTIES_JSON = Path("reports") / "properties.json"
 """Relative to the current directory (the project's root): what `glitchless report` reads."""
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -145,18 +144,6 @@ def _options(text: str | None) -> Options:
     return replace(Options(), **{p: False for p in parts})
 
 
-def record(section: str, key: str, value: Any) -> None:
-    """Keep the latest figures in ./reports/properties.json (for `glitchless report`), whole or not at all."""
-    try:
-        data = json.loads(PROPERTIES_JSON.read_text())
-    except (OSError, ValueError):
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    data.setdefault(section, {})[key] = value
-    write_atomic(PROPERTIES_JSON, json.dumps(data, indent=2, sort_keys=True) + "\n", what="property figures")
-
-
 def _failure_json(f: AnyFailure) -> dict[str, Any]:
     return {"label": f.label, "step": f.violation.step, "message": f.violation.message,
             "replay": f.replay_command()}
@@ -226,7 +213,7 @@ def _run_fuzz(args: argparse.Namespace) -> int:
 
 
 def _print_report(report: FuzzReport, args: argparse.Namespace, workers: int, seeds: list[int]) -> int:
-    record("fuzz", report.target, {
+    record_properties("fuzz", report.target, {
         "examples": report.examples, "runs": report.runs, "seed": report.seed, "seconds": round(report.seconds, 1),
         "passed": report.ok, "failures": [f.label for f in report.failures], "shards": len(seeds),
     })
@@ -357,7 +344,7 @@ def _run_conformance(args: argparse.Namespace) -> int:
             _print_failure(i, f, indent="  ")
     print(f"\n{time.perf_counter() - start:.1f} s")
     for t in targets:
-        record("conformance", t.name, {p.name: results[(t.name, p.name)] for p in props})
+        record_properties("conformance", t.name, {p.name: results[(t.name, p.name)] for p in props})
     own = [t for t in targets if t.name == "glitchless"]
     return 1 if any(results[(t.name, p.name)] == "FAIL" for t in own for p in props) else 0
 
@@ -409,7 +396,7 @@ def _run_exhaustive(args: argparse.Namespace) -> int:
     total_cases = sum(r.cases for r in reports)
     failing = sum(r.failing_cases for r in reports)
     failures = [f for r in reports for f in r.failures]
-    record("exhaustive", target.name, {
+    record_properties("exhaustive", target.name, {
         "cases": total_cases, "seconds": round(seconds, 1), "passed": not failing, "failing": failing,
         "bounds": [b.describe() for b in tiers],
     })

@@ -63,11 +63,12 @@ def run_scenarios(project: Project | None = None, seed: int = 0) -> list[Scenari
 
 
 def record_properties(section: str, key: str, value: Any) -> None:
-    """Keep the latest property-run figures in reports/properties.json for `glitchless report`."""
+    """Keep the latest property-run figures in reports/properties.json for `glitchless report`, whole or not at all."""
+    from glitchless.cli_support import write_atomic  # a file that cannot be written: one-line UsageError
+
     data = _load(PROPERTIES_JSON) or {}
     data.setdefault(section, {})[key] = value
-    PROPERTIES_JSON.parent.mkdir(parents=True, exist_ok=True)
-    PROPERTIES_JSON.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_atomic(PROPERTIES_JSON, json.dumps(data, indent=2, sort_keys=True) + "\n", what="property figures")
 
 
 def _load(path: Path) -> dict[str, Any] | None:
