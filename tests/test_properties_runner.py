@@ -113,5 +113,13 @@ def test_a_session_refuses_steps_that_do_not_fit():
     s.apply(AddSignal(0))
     with pytest.raises(InvalidStep):
         s.apply(AddComputed("sum", (3,)))
+
+
+def test_a_session_refuses_a_step_its_target_cannot_do():
+    import pytest
+
+    from glitchless.properties.runner import InvalidStep
+
+    pytest.importorskip("signalpy.kernel")  # a peer: installed by the `peers` extra
     with pytest.raises(InvalidStep):
         Session("signalpy").apply(AddSignal(0, "parity"))
