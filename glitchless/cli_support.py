@@ -30,11 +30,13 @@ import gc
 import logging
 import os
 import re
+import _thread
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -165,6 +167,8 @@ class _Sigint:
     """
 
     requested = False
+    delivered = 0  # how many times the handler has raised
+    guarding = False  # inside interrupt_guard
 
 
 def interrupt_requested() -> bool:
@@ -174,7 +178,19 @@ def interrupt_requested() -> bool:
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _Sigint.requested = True
+    _Sigint.delivered += 1
     raise KeyboardInterrupt
+
+
+def _deliver_again(swallowed: int) -> None:
+    """From a helper thread: interrupt the main thread until the handler has raised once more.
+
+    Not from the hook itself: the handler would run, and raise, inside the hook."""
+    while True:
+        time.sleep(0.01)  # first let the hook (still waiting for this thread to start) return
+        if not (_Sigint.guarding and _Sigint.delivered == swallowed):
+            return
+        _thread.interrupt_main(signal.SIGINT)
 
 
 def _quiet_abandoned_objects() -> None:
@@ -200,11 +216,18 @@ def interrupt_guard() -> Iterator[None]:
     previous_hook = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
-        if _Sigint.requested or isinstance(unraisable.exc_value, KeyboardInterrupt):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            # Python swallowed the interrupt inside a finalizer: deliver it again, so that code
+            # that never reaches a Tracker.advance (a scenario that never ends) still stops.
+            if on_main_thread:
+                threading.Thread(target=_deliver_again, args=(_Sigint.delivered,), daemon=True).start()
+            return
+        if _Sigint.requested:
             return
         previous_hook(unraisable)
 
     _Sigint.requested = False
+    _Sigint.guarding = on_main_thread
     sys.unraisablehook = hook
     asyncio_log = logging.getLogger("asyncio")
     was_disabled = asyncio_log.disabled
@@ -217,6 +240,7 @@ def interrupt_guard() -> Iterator[None]:
                     _quiet_abandoned_objects()
                     gc.collect()
     finally:
+        _Sigint.guarding = False
         asyncio_log.disabled = was_disabled
         sys.unraisablehook = previous_hook
         if on_main_thread:

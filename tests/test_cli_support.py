@@ -163,3 +163,23 @@ def test_write_atomic_where_it_cannot_write_is_a_usage_error(tmp_path: Path) -> 
     blocker.write_text("")
     with pytest.raises(UsageError, match=r"^cannot write '.*file/report.json': "):
         write_atomic(blocker / "report.json", "x")
+
+
+def test_an_interrupt_a_finalizer_swallowed_is_delivered_again() -> None:
+    # Ctrl-C that lands in a finalizer is only reported by Python ("Exception ignored in ..."); a
+    # command whose work never reaches a progress step would run on forever without this.
+    import pytest
+
+    from glitchless.cli_support import interrupt_guard
+
+    class Interrupted:
+        def __del__(self) -> None:
+            raise KeyboardInterrupt
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt_guard():
+            Interrupted()  # dropped at once: __del__ raises, Python swallows it
+            for i in range(100_000_000):  # seconds of work: the re-delivered interrupt stops it early
+                reached.append(i)
+    assert len(reached) < 100_000_000
