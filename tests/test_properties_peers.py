@@ -46,7 +46,10 @@ def test_signalpy_leaves_a_self_writing_effect_stale():
     report = fuzz("signalpy", examples=200, seed=0, checks={"ordering/missed-run"},
                   report_multiple=False, shrink=False)
     [failure] = report.failures
-    assert len(failure.program.steps) == 2, failure.render()
+    # Shrunk to a signal and its self-writing effect, plus at most the write that wakes it (which
+    # program of those the search meets first varies, e.g. under coverage tracing).
+    assert len(failure.program.steps) <= 3 and any(isinstance(s, AddEffect) and s.write for s in failure.program.steps), \
+        failure.render()
     assert labels("signalpy", SELF_WRITING) == {"ordering/missed-run"}
 
 
