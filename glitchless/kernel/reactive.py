@@ -691,7 +691,9 @@ class Signal(Generic[T]):
     __slots__ = ("_rt", "_value", "_version", "_subs", "_equals", "_token", "name")
     _state = CLEAN
     _error = None  # what an effect's seen value compares against, as for a computed
-    _same = _same
+
+    def _same(self, old: Any, new: Any) -> bool:  # a method, not an alias: compiled classes bind no plain functions
+        return _same(self, old, new)
 
     def __init__(self, rt: Runtime, value: T, equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         self._rt = rt
@@ -768,7 +770,9 @@ class Computed(Generic[T]):
         "_rt", "_fn", "_value", "_error", "_error_tb", "_version", "_state", "_subs", "_sources",
         "_versions", "_cursor", "_stale", "_equals", "_token", "_checked", "_disposed", "name",
     )
-    _same = _same
+
+    def _same(self, old: Any, new: Any) -> bool:  # a method, not an alias: compiled classes bind no plain functions
+        return _same(self, old, new)
 
     def __init__(self, rt: Runtime, fn: Callable[[], T], equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         if not callable(fn):
