@@ -341,6 +341,74 @@ def test_a_failing_body_is_reported_and_the_effect_recovers_on_the_next_change()
     assert simulate(main) == ([0, 2], ["async effect 'fragile' failed: bad value 1"])
 
 
+class RefusingLoop:
+    """The running loop, except that create_task raises once `refuse` is set (as a closed loop's does)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.refuse = False
+
+    def call_soon_threadsafe(self, callback: Callable[..., object], *args: Any) -> object:
+        return self.loop.call_soon_threadsafe(callback, *args)
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        self.loop.call_exception_handler(context)
+
+    def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        if self.refuse:
+            raise RuntimeError("loop refuses new tasks")
+        return self.loop.create_task(coro, **kwargs)
+
+
+def test_a_scheduler_that_refuses_a_run_disposes_the_effect_and_the_error_propagates() -> None:
+    async def main() -> tuple[str, bool, list[str], int, list[int]]:
+        loop = RefusingLoop()
+        rt = Runtime(scheduler=loop)
+        s = rt.signal(0)
+        seen: list[int] = []
+        closed: list[str] = []
+
+        async def body() -> Callable[[], None]:
+            seen.append(s.get())
+            return lambda: closed.append("cleanup")
+
+        effect = rt.effect(body, name="e")
+        await asyncio.sleep(1)
+        loop.refuse = True
+        with pytest.raises(RuntimeError) as info:
+            s.set(1)
+        loop.refuse = False
+        s.set(2)  # a disposed effect never runs again, and the graph still takes writes
+        await asyncio.sleep(1)
+        return str(info.value), effect.disposed, closed, effect.runs, seen
+
+    assert simulate(main) == ("loop refuses new tasks", True, ["cleanup"], 2, [0])
+
+
+def test_a_refused_rerun_after_an_inflight_run_is_reported_and_leaves_the_effect_disposed() -> None:
+    async def main() -> tuple[bool, list[str], list[int]]:
+        loop = RefusingLoop()
+        rt = Runtime(scheduler=loop)
+        errors = collect_errors()
+        s = rt.signal(0)
+        seen: list[int] = []
+
+        async def body() -> None:
+            seen.append(s.get())
+            await asyncio.sleep(1)
+
+        effect = rt.effect(body, name="e")
+        await asyncio.sleep(0.5)
+        s.set(1)  # supersedes the run in flight: the re-run starts when it ends, and is refused
+        loop.refuse = True
+        await asyncio.sleep(2)
+        return effect.disposed, [str(c.get("exception")) for c in errors], seen
+
+    disposed, errors, seen = simulate(main)
+    assert disposed and seen == [0]
+    assert errors == ["loop refuses new tasks"]
+
+
 def test_an_unhandled_body_failure_fails_the_simulation() -> None:
     async def main() -> None:
         rt = runtime()

@@ -26,6 +26,10 @@ The rules, on top of the contract's rules for effects:
   dependency changes.
 * **Disposal** cancels the in-flight run; the effect never runs again and its
   cleanup runs exactly once.
+* **A refused run.** If the scheduler's `create_task` raises (a closed loop),
+  the effect is disposed and the error propagates from the flush that started
+  the run, or is reported from the run that owed the re-run: it is never left
+  waiting for a run that does not exist.
 
 How: a sync kernel Effect (the watcher) stands in for the async effect in
 the graph. A run's first step executes as a tracked run of the watcher
@@ -182,10 +186,18 @@ class AsyncEffect:
         run = _Run(self._runs)
         context = contextvars.copy_context()
         context.run(_current_run.set, run)
+        body = self._body(run)
+        try:
+            task = self._scheduler.create_task(body, name=f"{self.name or 'async effect'} run {run.number}", context=context)
+        except BaseException:
+            # A scheduler that refuses a run (a closed loop) would leave the effect waiting for a run that
+            # never ends: dispose it, so that it is visibly dead, and let the error propagate (rule 6).
+            body.close()
+            self.dispose()
+            raise
         self._run = run
-        task_name = f"{self.name or 'async effect'} run {run.number}"
-        run.task = self._scheduler.create_task(self._body(run), name=task_name, context=context)
-        run.task.add_done_callback(self._on_done)
+        run.task = task
+        task.add_done_callback(self._on_done)
 
     async def _body(self, run: _Run) -> None:
         try:
@@ -234,7 +246,10 @@ class AsyncEffect:
             else:
                 self._cleanup = result
         if run.superseded and not self._disposed:
-            self._start()
+            try:
+                self._start()
+            except Exception as exc:  # a refused re-run: no flush is there to raise it to
+                self._report(exc, run.task)
 
     def _on_done(self, task: asyncio.Task[None]) -> None:
         run = self._run
