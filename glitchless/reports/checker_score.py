@@ -48,6 +48,9 @@ GOAL_PERCENT = 90.0
 # fails (on one core), less when a failure stops a pass early.
 FUZZ_EXAMPLES = 100
 FUZZ_SEED = 0
+# The two other property machines, on the kernel parts the graph machines do not drive: async effects on the
+# deterministic scheduler, and the component layer's snapshot/restore over effects and computeds.
+OTHER_MACHINE_EXAMPLES = 50
 # (max_nodes, max_ops, max_signals, effect_writes), as glitchless.properties.exhaustive.Bounds takes them.
 EXHAUSTIVE_TIERS: tuple[tuple[int, int, int, bool], ...] = ((3, 2, 2, False),)
 # mutmut stops a mutant after (test time + 1 s) * multiplier * 2 CPU seconds; its default, 15, lets each
@@ -83,10 +86,25 @@ def exhaustive_failures() -> list[str]:
     return found
 
 
+def other_machine_failures() -> list[str]:
+    """What the scheduler_determinism and snapshot_restore machines find in OTHER_MACHINE_EXAMPLES examples each."""
+    from glitchless.properties import scheduler, snapshot
+    from glitchless.properties.targets import load_target
+
+    found: list[str] = []
+    target = load_target("glitchless")
+    reports = [scheduler.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False),
+               snapshot.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20)]
+    for report in reports:
+        found += [f.label for f in report.failures] + list(report.errors)
+    return found
+
+
 def describe_selection() -> str:
     tiers = "; ".join(f"up to {n} nodes, {o} operations, {s} signals, effects {'with' if w else 'without'} writes"
                       for n, o, s, w in EXHAUSTIVE_TIERS)
-    return f"fuzz {FUZZ_EXAMPLES} examples (seed {FUZZ_SEED}) on the whole contract; then exhaustive ({tiers})"
+    return (f"fuzz {FUZZ_EXAMPLES} examples (seed {FUZZ_SEED}) on the whole contract; then exhaustive ({tiers}); "
+            f"then {OTHER_MACHINE_EXAMPLES} examples each of scheduler_determinism and snapshot_restore")
 
 
 # -- the scratch copy --------------------------------------------------------------
