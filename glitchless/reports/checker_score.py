@@ -183,9 +183,11 @@ def run_checker_score(
     statuses: dict[str, str] = {}
     if sample > 1:
         statuses = _listing()
+        if not statuses and run:
+            statuses = _generate_mutants()
         if not statuses:
-            raise FileNotFoundError(f"--sample needs the mutants of an earlier run in {scratch}/: run "
-                                    "`glitchless checker-score` first (it may be interrupted once it tests mutants)")
+            raise FileNotFoundError(f"no mutants in {scratch}/ to sample: run `glitchless checker-score --sample "
+                                    f"{sample}` without --report-only first")
         chosen = set(sorted(statuses)[::sample])
     if run:
         prepare()
@@ -207,6 +209,19 @@ def run_checker_score(
     report = MutationReport(checked, seconds, title=MUTATED, info=collected.info)
     write(report, len(considered) - len(checked), sample)
     return report, len(considered) - len(checked)
+
+
+def _generate_mutants() -> dict[str, str]:
+    """Have mutmut generate the mutants (and time the clean tests) without testing any, to sample from them."""
+    from glitchless.cli_support import progress
+    from glitchless.reports.mutation import _mutmut
+
+    prepare()
+    with progress("checker score: generating the mutants to sample", total=None, unit="mutants", quiet=False):
+        # mutmut has no "generate only" command: a run asked for a mutant that does not exist generates
+        # them all, times the clean tests, then stops on finding no such mutant. Its output says just that.
+        _mutmut(scratch_project(), "run", "glitchless.kernel.reactive.x_no_such_function__mutmut_0")
+    return _listing()
 
 
 def _listing() -> dict[str, str]:

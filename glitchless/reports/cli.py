@@ -48,8 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--fail-under", default=None, metavar="PCT",
                    help="exit 1 when the score (killed / scored) is below PCT")
     p.add_argument("--sample", default="1", metavar="K",
-                   help="run and report only every K-th mutant (a quick estimate; needs the mutants of an "
-                   "earlier, possibly interrupted, run)")
+                   help="run and report only every K-th mutant in mutmut's listing, by name (a quick estimate; "
+                   "the mutants are generated first when no earlier run left them)")
     p.add_argument("--report-only", action="store_true",
                    help="run no mutants: write the report from the last (maybe interrupted) run")
     p.set_defaults(run=_checker_score)
