@@ -131,8 +131,9 @@ def cleanup_after_run() -> ModuleType:
 
 def dirty_flag_kept_on_error() -> ModuleType:
     """An effect whose change check raised (a custom equals, say) stays marked: later writes never queue it."""
-    return patched_kernel(("                            except Exception as exc:\n                                e._state = CLEAN\n",
-                           "                            except Exception as exc:\n"))
+    return patched_kernel(("                                        self._evaluate(src)  # type: ignore[arg-type]\n"
+                            "                                e._state = CLEAN\n",
+                            "                                        self._evaluate(src)  # type: ignore[arg-type]\n"))
 
 
 def sources_not_truncated() -> ModuleType:

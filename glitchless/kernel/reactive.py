@@ -533,8 +533,13 @@ class Runtime:
                             try:
                                 changed = self._sources_changed(e)
                             except Exception as exc:
-                                e._state = CLEAN
                                 errors.append(exc)
+                                # The sources after the one whose equals raised were not looked at: bring
+                                # them up to date, or a stale one would keep later writes from reaching e.
+                                for src in e._sources:
+                                    if src._state == CHECK or src._state == DIRTY:
+                                        self._evaluate(src)  # type: ignore[arg-type]
+                                e._state = CLEAN
                                 continue
                             if not changed:
                                 e._state = CLEAN

@@ -23,6 +23,7 @@ from glitchless.properties.model import (
     CALLER,
     EQUALS,
     Event,
+    Halt,
     IntCopy,
     Key,
     Model,
@@ -211,6 +212,10 @@ class Session:
             got: tuple[Key, ...] = ()
         except Exception as exc:
             got = leaf_keys(exc)
+        except BaseException as exc:  # a generated interrupt (S3), maybe in a group; anything else goes on
+            if not generated_interrupt(exc):
+                raise
+            got = leaf_keys(exc)
         found = []
         want = expected + [("op", raised)]
         have = self.events + [("op", got)]
@@ -287,7 +292,7 @@ class Session:
                 changes, disposed = self.before
                 start = tuple((changes[u] if u < len(changes) else 0) + (u in disposed) for u in up)
                 last = self.last_run.get(c)  # (step, upstream changes before that step)
-                if last is not None and (last[1] == sig if last[0] < index else start == sig):
+                if last is not None and c not in self.model.halted and (last[1] == sig if last[0] < index else start == sig):
                     found.append(Violation("laziness", "unchanged-inputs", f"{names[c]} recomputed although "
                                            "nothing it depends on changed since its last run", index))
                 self.last_run[c] = (index, start)
@@ -307,9 +312,12 @@ class Session:
         return found
 
     def behind_parity(self, node: int) -> bool:
-        """Is a parity computed upstream? (Its cached value is only known up to parity.)"""
+        """Is a parity computed upstream? (Its cached value is only known up to parity.) Or a computed
+        whose equals may raise, at or above `node`? (Whether it holds an error depends on its history.)"""
         return any(isinstance(self.specs[u], AddComputed) and self.specs[u].equals == "parity"  # type: ignore[union-attr]
-                   for u in self.upstream(node) - {node})
+                   for u in self.upstream(node) - {node}) or any(
+            isinstance(self.specs[u], AddComputed) and self.specs[u].equals in RAISING_EQUALS  # type: ignore[union-attr, operator]
+            for u in self.upstream(node))
 
     def close(self) -> None:
         """Dispose every effect (unchecked), so peers with global state let go of them."""
@@ -317,8 +325,18 @@ class Session:
             if isinstance(spec, AddEffect) and h is not None:
                 try:
                     h.dispose()
-                except Exception:
+                except (Exception, Halt):
                     pass
+
+
+RAISING_EQUALS = ("picky", "halting")
+
+
+def generated_interrupt(exc: BaseException) -> bool:
+    """Is `exc` a generated Halt (or a group of those and exceptions), not a real interrupt?"""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(generated_interrupt(e) for e in exc.exceptions)
+    return isinstance(exc, Exception | Halt)
 
 
 def _eq(spec: NodeSpec) -> str | None:
