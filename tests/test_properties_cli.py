@@ -96,7 +96,7 @@ def test_conformance_prints_a_table_of_properties_per_kernel(capsys):
 @pytest.mark.peer
 def test_conformance_marks_missing_features_not_applicable(capsys):
     pytest.importorskip("signalpy.kernel.reactive")
-    code, out, _ = run(capsys, "conformance", "--targets", "signalpy", "--examples", "30")
+    code, out, _ = run(capsys, "conformance", "--targets", "signalpy", "--examples", "60")
     assert code == 0  # only the glitchless kernel's own failures fail the command
     # no round bound to judge, no component layer, no async effects
     for prop in ("round_bound", "snapshot_restore", "scheduler_determinism"):
