@@ -66,7 +66,10 @@ class IntCopy(int):
 
 
 class ModelDisposedError(Exception):
-    """What the model holds for a disposed computed; keyed like the kernel's DisposedError."""
+    """What the model holds for a disposed computed; keyed like the kernel's DisposedError. `node`:
+    the disposed computed, which a kernel naming its nodes names in the message (its arguments)."""
+
+    node: int | None = None
 
 
 ModelDisposedError.__name__ = "DisposedError"
@@ -265,6 +268,7 @@ class Model:
         self.dirty: set[int] = set()  # effects a Halt interrupted: they run at the next flush, unchecked (S3)
         self.interrupted: set[int] = set()  # computeds a Halt interrupted: the next read re-runs fn (S5)
         self.halted: set[int] = set()  # computeds a Halt interrupted in this step (laziness checks)
+        self.named = False  # the kernel names nodes: two disposal errors are equal only for one computed
 
     # -- Api ------------------------------------------------------------------
 
@@ -314,6 +318,7 @@ class Model:
         # its disposal is news that flushes, and with it anything a runaway left pending.
         had_subs = self.observed(node)
         self.value[node] = ModelDisposedError()
+        self.value[node].node = node
         self.version[node] += 1
         self.notify(node)
         self.deps[node] = []
@@ -427,7 +432,8 @@ class Model:
             now = self.outcome(src)
             if isinstance(now, BaseException) or isinstance(seen, BaseException):
                 if not (isinstance(now, BaseException) and isinstance(seen, BaseException)
-                        and error_key(now) == error_key(seen)):
+                        and error_key(now) == error_key(seen)
+                        and (not self.named or getattr(now, "node", None) == getattr(seen, "node", None))):
                     return True
             elif not equal(_equals(self.specs[src]), seen, now):
                 return True
