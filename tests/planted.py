@@ -192,8 +192,8 @@ def nested_batch_flushes_early() -> ModuleType:
 
 def interrupt_drops_the_rest() -> ModuleType:
     """An interrupt in a flush keeps pending only the effect it cut short: the effects not yet reached are lost."""
-    return patched_kernel(("self._pending[:0] = [x for x in queue[k:] if not x._disposed]",
-                           "self._pending[:0] = [x for x in queue[k:k + 1] if not x._disposed]"))
+    return patched_kernel(("self._pending[:0] = [x for x in queue[k:] if not x._disposed and x not in self._pending]",
+                           "self._pending[:0] = [x for x in queue[k:k + 1] if not x._disposed and x not in self._pending]"))
 
 
 def interrupted_effect_left_clean() -> ModuleType:

@@ -550,7 +550,8 @@ class Runtime:
                             errors.append(exc)
                 except BaseException:
                     # An interrupt propagates at once; what it cut short runs at the next flush.
-                    self._pending[:0] = [x for x in queue[k:] if not x._disposed]
+                    # (Not twice: the run it interrupted may have queued its own effect again.)
+                    self._pending[:0] = [x for x in queue[k:] if not x._disposed and x not in self._pending]
                     raise
         finally:
             self._batch_depth -= 1

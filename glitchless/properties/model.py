@@ -507,7 +507,8 @@ class Model:
                         self.run(e, errors)
                     except Halt:
                         # S3: it propagates at once; what it cut short runs at the next flush.
-                        self.pending = [x for x in queue[k:] if x not in self.disposed] + self.pending
+                        rest = [x for x in queue[k:] if x not in self.disposed]
+                        self.pending = rest + [x for x in self.pending if x not in rest]
                         raise
         finally:
             self.queued = set()
