@@ -63,6 +63,7 @@ class Options:
     transient: bool = True  # batches that change a signal and change it back
     equals: bool = True  # custom equals on signals and computeds
     interrupts: bool = True  # fns, effects, cleanups and equals raising a BaseException (Halt: S3, S5)
+    cycles: bool = True  # computeds reading themselves or later nodes (CycleError), on glitchless kernels
 
 
 ALL = Options()
@@ -120,7 +121,10 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
         fails = maybe(opts.errors, list(range(s.domain)))
         if kind == "computed":
             return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"] + raising), fails,
-                               rare(opts.interrupts, list(range(s.domain))))
+                               rare(opts.interrupts, list(range(s.domain))),
+                               # itself or one of the next two nodes: a cycle once they read it (glitchless only,
+                               # where a peer without cycle detection could recurse to the limit)
+                               rare(opts.cycles and s.named, [len(specs), len(specs) + 1, len(specs) + 2]))
         write = None
         if opts.writes and choose(2):
             wkind = one(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"])

@@ -75,6 +75,17 @@ class ModelDisposedError(Exception):
 ModelDisposedError.__name__ = "DisposedError"
 
 
+class ModelCycleError(Exception):
+    """A read of a computed whose fn is running; `node` is that computed (the kernel's message names it)."""
+
+    def __init__(self, node: int) -> None:
+        super().__init__()
+        self.node = node
+
+
+ModelCycleError.__name__ = "CycleError"
+
+
 class ModelRunaway(Exception):
     pass
 
@@ -167,6 +178,7 @@ def apply(fn: str, arity: int, read: Callable[[int], Any], modulus: int) -> Any:
 
 class Api(Protocol):
     domain: int
+    specs: list[NodeSpec]
 
     def log(self, event: Event) -> None: ...
     def read(self, by: int, node: int, how: str = "get") -> Any: ...
@@ -182,6 +194,9 @@ def computed_body(api: Api, node: int, spec: AddComputed) -> Callable[[], Any]:
             raise Boom(f"c{node} failed")
         if result == spec.halts:
             raise Halt(f"c{node} interrupted")
+        later = spec.later
+        if later is not None and later < len(api.specs) and not isinstance(api.specs[later], AddEffect):
+            api.read(node, later)
         return result
 
     return body
@@ -269,6 +284,7 @@ class Model:
         self.interrupted: set[int] = set()  # computeds a Halt interrupted: the next read re-runs fn (S5)
         self.halted: set[int] = set()  # computeds a Halt interrupted in this step (laziness checks)
         self.named = False  # the kernel names nodes: two disposal errors are equal only for one computed
+        self.running: set[int] = set()  # computeds whose fn is running: reading one is a cycle
 
     # -- Api ------------------------------------------------------------------
 
@@ -334,6 +350,8 @@ class Model:
     def outcome(self, node: int) -> Any:
         """A node's current value or exception, recomputing computeds as a pull-based kernel does."""
         spec = self.specs[node]
+        if node in self.running and node not in self.disposed:
+            raise ModelCycleError(node)
         if isinstance(spec, AddComputed) and node not in self.disposed:
             fresh = self.value[node] is not _UNSET and node not in self.interrupted
             for src, seen in self.deps[node] if fresh else []:
@@ -351,8 +369,12 @@ class Model:
         old = self.value[node]
         old_deps = self.deps[node]
         self.deps[node] = []
+        self.running.add(node)
         try:
-            new = body()
+            try:
+                new = body()
+            finally:
+                self.running.discard(node)
             changed = old is _UNSET or isinstance(old, BaseException) or not equal(spec.equals, old, new)
         except Exception as exc:  # its fn's error, or its equals' (S4)
             self.interrupted.discard(node)
@@ -501,6 +523,9 @@ class Model:
                                 changed = self.stale(e)
                             except Exception as exc:  # an equals that raised: reported, the effect settles
                                 errors.append(exc)
+                                # with its other sources brought up to date, so later writes still reach it
+                                for src, _ in self.deps[e]:
+                                    self.outcome(src)
                                 continue
                             if not changed:
                                 continue

@@ -42,13 +42,16 @@ class AddSignal:
 class AddComputed:
     """`rt.computed(fn(inputs))`; with `fails`, the fn raises when its result equals `fails`; with
     `halts`, it raises Halt (a BaseException: S3, S5) when its result equals `halts`. equals: None,
-    "parity", "picky" or "halting" (see AddSignal; a raising equals fails the computed, S4)."""
+    "parity", "picky" or "halting" (see AddSignal; a raising equals fails the computed, S4). With
+    `later`, the fn then also reads node `later` (itself, or a node created after it) when that node
+    exists and is readable: a cycle raises CycleError."""
 
     fn: str
     inputs: tuple[int, ...]
     equals: str | None = None
     fails: int | None = None
     halts: int | None = None
+    later: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     if isinstance(step, AddComputed):
         extra = (f", equals={step.equals}" if step.equals else "") + (
             f"; raises when = {step.fails}" if step.fails is not None else "") + (
-            f"; halts when = {step.halts}" if step.halts is not None else "")
+            f"; halts when = {step.halts}" if step.halts is not None else "") + (
+            f"; then reads node {step.later} if it exists" if step.later is not None else "")
         return [f"{names[index]} = computed({call(step.fn, step.inputs)}{extra})"]
     if isinstance(step, AddEffect):
         parts = [f"reads {call(step.fn, step.inputs)}"]

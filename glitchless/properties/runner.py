@@ -340,7 +340,7 @@ class Session:
                 changes, disposed = self.before
                 start = tuple((changes[u] if u < len(changes) else 0) + (u in disposed) for u in up)
                 last = self.last_run.get(c)  # (step, upstream changes before that step)
-                if last is not None and c not in self.model.halted and (last[1] == sig if last[0] < index else start == sig):
+                if last is not None and c not in self.model.halted and not self.history_dependent(c) and (last[1] == sig if last[0] < index else start == sig):
                     found.append(Violation("laziness", "unchanged-inputs", f"{names[c]} recomputed although "
                                            "nothing it depends on changed since its last run", index))
                 self.last_run[c] = (index, start)
@@ -350,7 +350,7 @@ class Session:
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
         for c, reads in order:
-            reads = [r for r in reads if not self.behind_parity(r[2])]
+            reads = [r for r in reads if not self.behind_parity(r[2]) and not self.history_dependent(r[2])]
             if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
                            for _, _, n, key in reads)
                        for state in self.model.states):
@@ -358,6 +358,12 @@ class Session:
                 found.append(Violation("glitch_freedom", "inconsistent-read", f"{names[c]} ran reading {seen}: "
                                        "no state of this step has all those values", index))
         return found
+
+    def history_dependent(self, node: int) -> bool:
+        """Does a computed at or above `node` read a node created after it (maybe a cycle)? Then its
+        value depends on the order of reads, not only on the state."""
+        return any(isinstance(self.specs[u], AddComputed) and self.specs[u].later is not None  # type: ignore[union-attr]
+                   for u in self.upstream(node))
 
     def behind_parity(self, node: int) -> bool:
         """Is a parity computed upstream? (Its cached value is only known up to parity.) Or a computed
@@ -566,7 +572,8 @@ def _remap(step: Step, new: dict[int, int]) -> Step | None:
         return None
     m = new.get
     if isinstance(step, AddComputed):
-        return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs))
+        return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs),
+                                   later=None if step.later is None else m(step.later))
     if isinstance(step, AddEffect):
         w = step.write and dataclasses.replace(step.write, target=new[step.write.target])
         return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs), write=w,
