@@ -211,6 +211,12 @@ def interrupted_computed_left_running() -> ModuleType:
                            "            # An interrupt (or _EvaluateFirst) abandons the run: the next read runs fn again.\n"))
 
 
+def error_loses_traceback() -> ModuleType:
+    """A computed's held error is re-raised to its readers without the traceback of the fn that raised it."""
+    return patched_kernel(("            raise self._error.with_traceback(self._error_tb)\n        return self._value  # type: ignore[no-any-return]\n\n    def peek",
+                           "            raise self._error.with_traceback(None)\n        return self._value  # type: ignore[no-any-return]\n\n    def peek"))
+
+
 REALISTIC = {
     "round-bound-off-by-one": round_bound_off_by_one,
     "wrong-version-compared": wrong_version_compared,
@@ -229,5 +235,6 @@ REALISTIC = {
     "interrupt-drops-the-rest": interrupt_drops_the_rest,
     "interrupted-effect-left-clean": interrupted_effect_left_clean,
     "interrupted-computed-left-running": interrupted_computed_left_running,
+    "error-loses-traceback": error_loses_traceback,
 }
 """Bugs a developer could plausibly write into reactive.py, each a one-line change (a moved line at most)."""

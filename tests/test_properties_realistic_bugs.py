@@ -292,6 +292,25 @@ def read_after_an_interrupted_computed(k: ModuleType) -> Any:
         return "cycle"
 
 
+def frames_of_a_held_error(k: ModuleType) -> Any:
+    """The names of the frames a computed's error, read later, has in its traceback."""
+    rt = k.Runtime()
+
+    def failing_fn() -> int:
+        raise ValueError("no")
+
+    c = rt.computed(failing_fn)
+    for _ in range(2):  # the first read runs the fn; the second gets the held error
+        try:
+            c.get()
+        except ValueError as exc:
+            tb, frames = exc.__traceback__, []
+            while tb is not None:
+                frames.append(tb.tb_frame.f_code.co_name)
+                tb = tb.tb_next
+    return "failing_fn" in frames
+
+
 # bug -> (program, what the contract says it returns): the real kernel returns it, the planted copy not.
 DEMONSTRATIONS: dict[str, tuple[Callable[[ModuleType], Any], Any]] = {
     "round-bound-off-by-one": (cascade_of(real.MAX_FLUSH_ROUNDS), real.MAX_FLUSH_ROUNDS),
@@ -311,6 +330,7 @@ DEMONSTRATIONS: dict[str, tuple[Callable[[ModuleType], Any], Any]] = {
     "interrupt-drops-the-rest": (runs_after_an_interrupted_flush, [0, 1]),
     "interrupted-effect-left-clean": (runs_of_an_interrupted_effect, [0, 1, 1]),
     "interrupted-computed-left-running": (read_after_an_interrupted_computed, 10),
+    "error-loses-traceback": (frames_of_a_held_error, True),
 }
 
 

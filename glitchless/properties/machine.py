@@ -135,7 +135,7 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
             fn, inputs, cleanup, write,
             untracked=maybe(has("untracked"), readable),
             fails=fails,
-            disposes=maybe(opts.dispose_in_runs, disposable),
+            disposes=maybe(opts.dispose_in_runs, disposable + [len(specs)]),  # itself too
             cleanup_disposes=maybe(cleanup and opts.dispose_in_runs, disposable + [len(specs)]),
             cleanup_raises=cleanup and opts.errors and bool(choose(2)),
             halts=rare(opts.interrupts, list(range(s.domain))),

@@ -292,8 +292,8 @@ class Session:
         names = node_names(self.steps)
         found: list[Violation] = []
 
-        def v(message: str) -> None:
-            found.append(Violation("errors", "unnamed-node", message, index))
+        def v(message: str, kind: str = "unnamed-node") -> None:
+            found.append(Violation("errors", kind, message, index))
 
         if isinstance(step, NODE_TYPES) and self.handles[-1] is not None:
             node, h = len(self.handles) - 1, self.handles[-1]
@@ -305,7 +305,7 @@ class Session:
             for leaf in _leaves(exc):
                 what = type(leaf).__name__
                 if what == "Boom" and re.fullmatch(r"c\d+ failed", str(leaf)) and not _raised_in_body(leaf):
-                    v(f"the error of {str(leaf).split()[0]} lost the traceback of the fn that raised it")
+                    v(f"the error of {str(leaf).split()[0]} lost the traceback of the fn that raised it", "lost-traceback")
                 kind = {"DisposedError": "computed", "RunawayEffectError": "effect", "CycleError": "computed"}.get(what)
                 if kind is None:
                     continue
