@@ -91,8 +91,8 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     def maybe(flag: bool, options: list[Any]) -> Any:
         return one(options) if flag and options and choose(2) else None
 
-    def rare(flag: bool, options: list[Any]) -> Any:
-        return one(options) if flag and options and not choose(4) else None
+    def rare(flag: bool, options: list[Any]) -> Any:  # a quarter of the time; never for the zero choice
+        return one(options) if flag and options and choose(4) == 3 else None
 
     raising = (["picky"] if opts.errors else []) + (["halting"] if opts.interrupts else [])
 
@@ -135,13 +135,16 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
             fn, inputs, cleanup, write,
             untracked=maybe(has("untracked"), readable),
             fails=fails,
-            disposes=maybe(opts.dispose_in_runs, disposable + [len(specs)]),  # itself too
+            disposes=maybe(opts.dispose_in_runs, disposable),
             cleanup_disposes=maybe(cleanup and opts.dispose_in_runs, disposable + [len(specs)]),
             cleanup_raises=cleanup and opts.errors and bool(choose(2)),
             halts=rare(opts.interrupts, list(range(s.domain))),
-            cleanup_halts=cleanup and opts.interrupts and not choose(4),
+            cleanup_halts=cleanup and opts.interrupts and choose(4) == 3,
         )
-        return reads_raising_equals(choose, effect, picky)
+        effect = reads_raising_equals(choose, effect, picky)
+        if effect.disposes is None and opts.dispose_in_runs and choose(8) == 7:  # itself, in its run
+            effect = dataclasses.replace(effect, disposes=len(specs))
+        return effect
     if kind == "read":
         return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]))
     if kind == "dispose":
