@@ -340,7 +340,8 @@ class Session:
                 changes, disposed = self.before
                 start = tuple((changes[u] if u < len(changes) else 0) + (u in disposed) for u in up)
                 last = self.last_run.get(c)  # (step, upstream changes before that step)
-                if last is not None and c not in self.model.halted and not self.history_dependent(c) and (last[1] == sig if last[0] < index else start == sig):
+                # (a computed whose read of an interrupted one was interrupted is left dirty too, S5)
+                if last is not None and not self.upstream(c) & self.model.halted and not self.history_dependent(c) and (last[1] == sig if last[0] < index else start == sig):
                     found.append(Violation("laziness", "unchanged-inputs", f"{names[c]} recomputed although "
                                            "nothing it depends on changed since its last run", index))
                 self.last_run[c] = (index, start)
