@@ -131,8 +131,9 @@ def cleanup_after_run() -> ModuleType:
 
 def dirty_flag_kept_on_error() -> ModuleType:
     """An effect whose change check raised (a custom equals, say) stays marked: later writes never queue it."""
-    return patched_kernel(("                            except Exception as exc:\n                                e._state = CLEAN\n",
-                           "                            except Exception as exc:\n"))
+    return patched_kernel(("                                        self._evaluate(src)  # type: ignore[arg-type]\n"
+                            "                                e._state = CLEAN\n",
+                            "                                        self._evaluate(src)  # type: ignore[arg-type]\n"))
 
 
 def sources_not_truncated() -> ModuleType:
@@ -189,6 +190,33 @@ def nested_batch_flushes_early() -> ModuleType:
                            "        rt._batch_depth -= 1\n        if rt._pending:"))
 
 
+def interrupt_drops_the_rest() -> ModuleType:
+    """An interrupt in a flush keeps pending only the effect it cut short: the effects not yet reached are lost."""
+    return patched_kernel(("self._pending[:0] = [x for x in queue[k:] if not x._disposed and x not in self._pending]",
+                           "self._pending[:0] = [x for x in queue[k:k + 1] if not x._disposed and x not in self._pending]"))
+
+
+def interrupted_effect_left_clean() -> ModuleType:
+    """An effect whose body an interrupt cut short is left CLEAN: the next flush skips it."""
+    return patched_kernel(("        except BaseException:\n            e._state = DIRTY\n            raise\n        finally:\n"
+                           "            self._running = prev\n",
+                           "        except BaseException:\n            raise\n        finally:\n"
+                           "            self._running = prev\n"))
+
+
+def interrupted_computed_left_running() -> ModuleType:
+    """A computed whose fn an interrupt cut short stays marked running: its next read reports a cycle."""
+    return patched_kernel(("            # An interrupt (or _EvaluateFirst) abandons the run: the next read runs fn again.\n"
+                           "            node._state = DIRTY\n",
+                           "            # An interrupt (or _EvaluateFirst) abandons the run: the next read runs fn again.\n"))
+
+
+def error_loses_traceback() -> ModuleType:
+    """A computed's held error is re-raised to its readers without the traceback of the fn that raised it."""
+    return patched_kernel(("            raise self._error.with_traceback(self._error_tb)\n        return self._value  # type: ignore[no-any-return]\n\n    def peek",
+                           "            raise self._error.with_traceback(None)\n        return self._value  # type: ignore[no-any-return]\n\n    def peek"))
+
+
 REALISTIC = {
     "round-bound-off-by-one": round_bound_off_by_one,
     "wrong-version-compared": wrong_version_compared,
@@ -204,5 +232,9 @@ REALISTIC = {
     "peek-subscribes": peek_subscribes,
     "dispose-skips-dependents": dispose_skips_dependents,
     "nested-batch-flushes-early": nested_batch_flushes_early,
+    "interrupt-drops-the-rest": interrupt_drops_the_rest,
+    "interrupted-effect-left-clean": interrupted_effect_left_clean,
+    "interrupted-computed-left-running": interrupted_computed_left_running,
+    "error-loses-traceback": error_loses_traceback,
 }
 """Bugs a developer could plausibly write into reactive.py, each a one-line change (a moved line at most)."""

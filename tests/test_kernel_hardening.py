@@ -1016,3 +1016,55 @@ def test_rule4_a_disposal_error_equal_to_the_one_an_effect_saw_reruns_nothing(rt
     assert seen == [0, ("computed was read after dispose()",)]
     c2.dispose()
     assert seen == [0, ("computed was read after dispose()",)]
+
+
+def test_rule5_an_effect_whose_change_check_raised_still_hears_of_later_changes(rt: Runtime) -> None:
+    # The flush compares what e saw of a (0) with a's value (2): a's equals raises there, before e's
+    # computed source c was looked at. c must not stay stale: a later change of c's input reaches e,
+    # whose check then raises again (it still saw a = 0), instead of e never being queued again.
+    def picky(old: int, new: int) -> bool:
+        if abs(old - new) == 2:
+            raise ValueError("values two apart")
+        return old == new
+
+    a, b = rt.signal(0, equals=picky), rt.signal(1)
+    c = rt.computed(lambda: a.get() + b.get())
+    seen: list[tuple[int, int]] = []
+    rt.effect(lambda: seen.append((a.get(), c.get())))
+    with pytest.raises(ValueError, match="two apart"):
+        with rt.batch():
+            a.set(1)
+            a.set(2)
+    with pytest.raises(ValueError, match="two apart"):
+        b.set(0)  # c: 1 -> 2, so e is checked again
+    a.set(1)  # 1 differs from 0 without raising: e runs
+    assert seen == [(0, 1), (1, 1)]
+
+
+class _Interrupt(BaseException):
+    """Stands for KeyboardInterrupt (S3)."""
+
+
+def test_s3_an_interrupted_effect_that_queued_itself_runs_once_per_round_afterwards(rt: Runtime) -> None:
+    # e1 counts s up while `go` is set; its run that reads 1 writes 2 (queuing e1 again) and is then
+    # interrupted. It must be pending once, not twice: twice, it ran two rounds' runs in one round at
+    # the next flush and e2 never saw the value in between.
+    go, s = rt.signal(False), rt.signal(0)
+    interrupted: list[int] = []
+    seen: list[int] = []
+
+    def count() -> None:
+        v = s.get()
+        if go.get() and v < 4:
+            s.set(v + 1)
+        if v == 1 and not interrupted:
+            interrupted.append(v)
+            raise _Interrupt
+
+    rt.effect(count)
+    rt.effect(lambda: seen.append(s.get()))
+    with pytest.raises(_Interrupt):
+        go.set(True)
+    go.set(True)  # an equal write: runs what the interrupt left pending
+    # e2's turn after e1 read 1 was cut short; then e1 reads 2 and writes 3, e2 reads 3, and so on.
+    assert seen == [0, 3, 4]

@@ -96,7 +96,7 @@ def test_conformance_prints_a_table_of_properties_per_kernel(capsys):
 @pytest.mark.peer
 def test_conformance_marks_missing_features_not_applicable(capsys):
     pytest.importorskip("signalpy.kernel.reactive")
-    code, out, _ = run(capsys, "conformance", "--targets", "signalpy", "--examples", "30")
+    code, out, _ = run(capsys, "conformance", "--targets", "signalpy", "--examples", "60")
     assert code == 0  # only the glitchless kernel's own failures fail the command
     # no round bound to judge, no component layer, no async effects
     for prop in ("round_bound", "snapshot_restore", "scheduler_determinism"):
@@ -139,7 +139,7 @@ def test_the_property_commands_share_the_validators(capsys, argv, message):
 def test_exhaustive_json_carries_cases_failures_and_workers(capsys):
     code, out, _ = run(capsys, "exhaustive", "--nodes", "3", "--ops", "1", "--json", "--jobs", "1")
     doc = json.loads(out)
-    assert code == 0 and doc["cases"] == 620 and doc["failures"] == [] and doc["workers"] == 1
+    assert code == 0 and doc["cases"] == 736 and doc["failures"] == [] and doc["workers"] == 1
 
 
 def test_properties_json_that_cannot_be_written_is_one_line(capsys, tmp_path):

@@ -33,7 +33,8 @@ CUTOFF = [AddSignal(0), AddSignal(0), AddComputed("min", (0, 1)), AddEffect("sum
 def test_signalpy_missing_equality_cutoff_through_computeds_is_found_and_shrunk():
     needs("signalpy.kernel.reactive")
     report = fuzz("signalpy", examples=200, seed=0, checks={"cutoff/spurious-run"},
-                  report_multiple=False, shrink=False, options=Options(errors=False, dispose_in_runs=False))
+                  report_multiple=False, shrink=False,
+                  options=Options(errors=False, dispose_in_runs=False, interrupts=False))
     [failure] = report.failures
     text = failure.render()
     assert "effect(" in text, text  # an equal write (float or copy) or a computed that did not change

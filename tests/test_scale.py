@@ -391,7 +391,7 @@ def test_exhaustive_on_the_cluster_counts_the_same_cases_and_finds_the_same_fail
 
 @pytest.mark.cluster
 def test_fuzz_shards_on_the_cluster_equal_the_local_run(address: str) -> None:
-    args: dict[str, Any] = {"examples": 20, "seed": 0, "shards": 2, "shrink": False}
+    args: dict[str, Any] = {"examples": 40, "seed": 0, "shards": 2, "shrink": False}
     local, local_parts, _ = fuzz_scaled("scale_helpers:no_cutoff_runtime", jobs=1, **args)
     there, parts, workers = fuzz_scaled("scale_helpers:no_cutoff_runtime", scheduler=address, **args)
     assert [p.seed for p in parts] == [0, 1]  # seed * 1000 + shard
@@ -434,7 +434,7 @@ def test_a_bug_that_needs_five_node_graphs_is_caught_on_the_cluster(
 def test_fuzz_command_shards_on_the_cluster_equal_the_local_run(
     capsys: pytest.CaptureFixture[str], address: str
 ) -> None:
-    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "20", "--shards", "2",
+    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "40", "--shards", "2",
             "--no-shrink", "--json"]
     s1, one, _ = cli(capsys, *args, "--jobs", "1")
     s2, many, _ = cli(capsys, *args, "--scheduler", address)
@@ -447,7 +447,7 @@ def test_fuzz_command_shards_on_the_cluster_equal_the_local_run(
 
 def test_fuzz_shards_share_one_example_database_directory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     db = tmp_path / "db"
-    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "10", "--shards", "2",
+    args = ["fuzz", "--target", "scale_helpers:no_cutoff_runtime", "--examples", "40", "--shards", "2",
             "--no-shrink", "--jobs", "1", "--json", "--database", "db"]
     status, out, _ = cli(capsys, *args)
     assert status == 1 and json.loads(out)["failures"]

@@ -533,8 +533,13 @@ class Runtime:
                             try:
                                 changed = self._sources_changed(e)
                             except Exception as exc:
-                                e._state = CLEAN
                                 errors.append(exc)
+                                # The sources after the one whose equals raised were not looked at: bring
+                                # them up to date, or a stale one would keep later writes from reaching e.
+                                for src in e._sources:
+                                    if src._state == CHECK or src._state == DIRTY:
+                                        self._evaluate(src)  # type: ignore[arg-type]
+                                e._state = CLEAN
                                 continue
                             if not changed:
                                 e._state = CLEAN
@@ -545,7 +550,8 @@ class Runtime:
                             errors.append(exc)
                 except BaseException:
                     # An interrupt propagates at once; what it cut short runs at the next flush.
-                    self._pending[:0] = [x for x in queue[k:] if not x._disposed]
+                    # (Not twice: the run it interrupted may have queued its own effect again.)
+                    self._pending[:0] = [x for x in queue[k:] if not x._disposed and x not in self._pending]
                     raise
         finally:
             self._batch_depth -= 1

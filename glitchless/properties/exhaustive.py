@@ -9,7 +9,8 @@ The finite space of one `Bounds` (values {0, 1}; every signal starts at 0):
   earlier signals/computeds; with `extras`, also `sum(a)` raising when its
   result is 1. An effect reads like `sum(a)`, `sum(a, b)`, `coalesce(a, b)` or
   `if(a, b, c)` and returns a cleanup (when the target has cleanups); with
-  `extras` also one raising when its result is 1; with `effect_writes` also
+  `extras` also one raising when its result is 1 (and, with `interrupts`, one
+  raising Halt, a BaseException, when it is 1); with `effect_writes` also
   variants writing `const 1` or `clamp 0` to a signal.
 * operations: `s.set(0)`, `s.set(1)`, a transient batch `s.set(1); s.set(0)`,
   a batch writing two signals, `c.get()`, `e.dispose()`; with `extras` also
@@ -56,6 +57,7 @@ class Bounds:
     max_signals: int = 2
     effect_writes: bool = False
     extras: bool = True  # raising fns, disposal, nested batches, equal-but-distinct writes, untracked reads
+    interrupts: bool = True  # with extras: a `sum(a)` effect raising Halt (a BaseException, S3) at 1
 
     def describe(self) -> str:
         return (f"up to {self.max_nodes} nodes (at most {self.max_signals} signals), up to {self.max_ops} operations, "
@@ -114,6 +116,8 @@ def graphs(bounds: Bounds, cleanups: bool = True) -> Iterator[tuple[NodeSpec, ..
             yield from extend(nodes + (AddEffect(fn, inputs, cleanups),))
             if bounds.extras and fn == "sum" and len(inputs) == 1:
                 yield from extend(nodes + (AddEffect(fn, inputs, cleanups, fails=1),))
+            if bounds.extras and bounds.interrupts and fn == "sum" and len(inputs) == 1:
+                yield from extend(nodes + (AddEffect(fn, inputs, cleanups, halts=1),))
             for t in signals if bounds.effect_writes else []:
                 for w in (EffectWrite(t, "const", 1), EffectWrite(t, "clamp", 0)):
                     yield from extend(nodes + (AddEffect(fn, inputs, cleanups, w),))

@@ -12,6 +12,7 @@ the graph are common (docs/fuzzing.md has the measured shares).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import time
@@ -61,6 +62,8 @@ class Options:
     cascades: bool = True  # effects that count up to near the round bound (and past it)
     transient: bool = True  # batches that change a signal and change it back
     equals: bool = True  # custom equals on signals and computeds
+    interrupts: bool = True  # fns, effects, cleanups and equals raising a BaseException (Halt: S3, S5)
+    cycles: bool = True  # computeds reading themselves or later nodes (CycleError), on glitchless kernels
 
 
 ALL = Options()
@@ -88,6 +91,11 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     def maybe(flag: bool, options: list[Any]) -> Any:
         return one(options) if flag and options and choose(2) else None
 
+    def rare(flag: bool, options: list[Any]) -> Any:  # a quarter of the time; never for the zero choice
+        return one(options) if flag and options and choose(4) == 3 else None
+
+    raising = (["picky"] if opts.errors else []) + (["halting"] if opts.interrupts else [])
+
     kinds = ["set", "computed", "effect", "batch", "set", "computed", "read", "dispose", "signal", "computed"]
     if not signals:
         kinds = ["signal"]
@@ -97,31 +105,46 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
         kinds.remove("signal")
     if not disposable and "dispose" in kinds:
         kinds.remove("dispose")
+    picky = [i for i in signals if getattr(specs[i], "equals", None) in raising]
+    if picky and has("batch"):
+        kinds.append("walk")
     kind = one(kinds)
+    if kind == "walk":
+        return walk(s, recent(choose, picky))
     if kind == "signal":
         return AddSignal(choose(s.domain), maybe(opts.equals and has("equals"),
-                                                 ["parity", "strict"] if opts.errors else ["parity"]))
+                                                 (["parity", "strict"] if opts.errors else ["parity"]) + raising))
     if kind in ("computed", "effect"):
         fn = one(list(FUNCTIONS))
         lo, hi = arity_range(fn)
         inputs = tuple(recent(choose, readable) for _ in range(lo + choose(hi - lo + 1)))
         fails = maybe(opts.errors, list(range(s.domain)))
         if kind == "computed":
-            return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"]), fails)
+            return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"] + raising), fails,
+                               rare(opts.interrupts, list(range(s.domain))),
+                               # itself or one of the next two nodes: a cycle once they read it (glitchless only,
+                               # where a peer without cycle detection could recurse to the limit)
+                               rare(opts.cycles and s.named, [len(specs), len(specs) + 1, len(specs) + 2]))
         write = None
         if opts.writes and choose(2):
             wkind = one(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"])
             caps = [3] if t.max_rounds is None else [3, t.max_rounds - 1, t.max_rounds, t.max_rounds + 1]
             write = EffectWrite(recent(choose, signals), wkind, one(caps) if wkind == "count" else choose(s.domain))
         cleanup = has("cleanups") and bool(choose(2))
-        return AddEffect(
+        effect = AddEffect(
             fn, inputs, cleanup, write,
             untracked=maybe(has("untracked"), readable),
             fails=fails,
             disposes=maybe(opts.dispose_in_runs, disposable),
             cleanup_disposes=maybe(cleanup and opts.dispose_in_runs, disposable + [len(specs)]),
             cleanup_raises=cleanup and opts.errors and bool(choose(2)),
+            halts=rare(opts.interrupts, list(range(s.domain))),
+            cleanup_halts=cleanup and opts.interrupts and choose(4) == 3,
         )
+        effect = reads_raising_equals(choose, effect, picky)
+        if effect.disposes is None and opts.dispose_in_runs and choose(8) == 7:  # itself, in its run
+            effect = dataclasses.replace(effect, disposes=len(specs))
+        return effect
     if kind == "read":
         return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]))
     if kind == "dispose":
@@ -131,6 +154,14 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
                             for _ in range(1 + choose(4))))
         return batch if opts.transient else _once(batch, set())
     return draw_set(choose, s, signals)
+
+
+def reads_raising_equals(choose: Choose, effect: AddEffect, picky: list[int]) -> AddEffect:
+    """Often make an effect read a signal whose equals may raise, directly: only an effect's own
+    comparison of what it saw with the current value meets the pairs a set never compares."""
+    if not picky or not choose(2):
+        return effect
+    return dataclasses.replace(effect, inputs=(recent(choose, picky),) + effect.inputs[1:])
 
 
 def recent(choose: Choose, pool: list[int]) -> int:
@@ -148,6 +179,7 @@ def draw_inner(choose: Choose, s: Session, opts: Options, signals: list[int], re
                disposable: list[int], depth: int) -> Step:
     kinds = ["set", "set", "read"] + (["dispose"] if disposable else []) + (["flip"] if opts.transient else [])
     kinds += ["batch"] if depth else []
+    kinds += ["walk"] if opts.errors else []
     kind = kinds[choose(len(kinds))]
     if kind == "read":
         return Read(recent(choose, readable))
@@ -161,7 +193,19 @@ def draw_inner(choose: Choose, s: Session, opts: Options, signals: list[int], re
         back = s.model.value[one.signal]
         back = int(back) if isinstance(back, int) and not isinstance(back, IntCopy) else 0
         return Batch((Set(one.signal, (back + 1) % s.domain), Set(one.signal, back)))
+    if kind == "walk":  # mostly on a signal whose equals may raise: that is what the walk is for
+        picky = [i for i in signals if getattr(s.specs[i], "equals", None) in ("picky", "halting")]
+        return walk(s, recent(choose, picky) if picky and choose(4) else one.signal)
     return one
+
+
+def walk(s: Session, signal: int) -> Batch:
+    """Two writes that move a signal two apart through the middle value (0 -> 1 -> 2, 2 -> 1 -> 0):
+    each write passes a "picky" equals, but the flush compares the two ends, and that raises."""
+    now = s.model.value[signal]
+    now = int(now) if isinstance(now, int) and not isinstance(now, IntCopy) else 0
+    far = s.domain - 1 - now if now in (0, s.domain - 1) else 0
+    return Batch((Set(signal, (now + far) // 2), Set(signal, far)))
 
 
 def chooser(values: bytes) -> Choose:

@@ -52,6 +52,12 @@ class Boom(Exception):
     """The exception generated fns, effects and cleanups raise."""
 
 
+class Halt(BaseException):
+    """The interrupt generated fns, effects, cleanups and equals raise: a BaseException that is not an
+    Exception, standing for KeyboardInterrupt (S3, S5). Not KeyboardInterrupt itself, so that one
+    that leaks is never taken for the user's Ctrl-C."""
+
+
 class IntCopy(int):
     """An int equal to another but a different object (and type)."""
 
@@ -60,10 +66,24 @@ class IntCopy(int):
 
 
 class ModelDisposedError(Exception):
-    """What the model holds for a disposed computed; keyed like the kernel's DisposedError."""
+    """What the model holds for a disposed computed; keyed like the kernel's DisposedError. `node`:
+    the disposed computed, which a kernel naming its nodes names in the message (its arguments)."""
+
+    node: int | None = None
 
 
 ModelDisposedError.__name__ = "DisposedError"
+
+
+class ModelCycleError(Exception):
+    """A read of a computed whose fn is running; `node` is that computed (the kernel's message names it)."""
+
+    def __init__(self, node: int) -> None:
+        super().__init__()
+        self.node = node
+
+
+ModelCycleError.__name__ = "CycleError"
 
 
 class ModelRunaway(Exception):
@@ -79,6 +99,11 @@ def equal(kind: str | None, a: Any, b: Any) -> bool:
         return True
     if kind == "strict" and (isinstance(a, float) or isinstance(b, float)):
         raise TypeError("strict equality refuses floats")
+    if kind in ("picky", "halting") and abs(a - b) == 2:
+        # One constant message: errors are compared by type and arguments (rule 4).
+        if kind == "halting":
+            raise Halt("halting equality interrupted")
+        raise ValueError("picky equality refuses values two apart")
     if kind == "parity":
         return bool(int(a) % 2 == int(b) % 2)
     return bool(a == b)
@@ -92,12 +117,21 @@ def parity_equals(a: Any, b: Any) -> bool:
     return equal("parity", a, b)
 
 
-EQUALS: dict[str, Callable[[Any, Any], bool]] = {"strict": strict_equals, "parity": parity_equals}
+def picky_equals(a: Any, b: Any) -> bool:
+    return equal("picky", a, b)
+
+
+def halting_equals(a: Any, b: Any) -> bool:
+    return equal("halting", a, b)
+
+
+EQUALS: dict[str, Callable[[Any, Any], bool]] = {"strict": strict_equals, "parity": parity_equals,
+                                                 "picky": picky_equals, "halting": halting_equals}
 
 
 def error_key(exc: BaseException) -> Key:
     """An exception as compared: generated ones by message, the kernel's by type name."""
-    return ("!", type(exc).__name__, str(exc) if isinstance(exc, Boom) else "")
+    return ("!", type(exc).__name__, str(exc) if isinstance(exc, Boom | Halt) else "")
 
 
 def leaf_keys(exc: BaseException) -> tuple[Key, ...]:
@@ -144,6 +178,7 @@ def apply(fn: str, arity: int, read: Callable[[int], Any], modulus: int) -> Any:
 
 class Api(Protocol):
     domain: int
+    specs: list[NodeSpec]
 
     def log(self, event: Event) -> None: ...
     def read(self, by: int, node: int, how: str = "get") -> Any: ...
@@ -157,6 +192,11 @@ def computed_body(api: Api, node: int, spec: AddComputed) -> Callable[[], Any]:
         result = apply(spec.fn, len(spec.inputs), lambda i: api.read(node, spec.inputs[i]), api.domain)
         if result == spec.fails:
             raise Boom(f"c{node} failed")
+        if result == spec.halts:
+            raise Halt(f"c{node} interrupted")
+        later = spec.later
+        if later is not None and later < len(api.specs) and not isinstance(api.specs[later], AddEffect):
+            api.read(node, later)
         return result
 
     return body
@@ -172,7 +212,9 @@ def effect_body(api: Api, node: int, spec: AddEffect) -> Callable[[], Callable[[
                     api.dispose(spec.cleanup_disposes)
                 if spec.cleanup_raises and int(result) % 2:
                     raise Boom(f"cleanup of e{node} failed")
-            except Exception as exc:
+                if spec.cleanup_halts and not int(result) % 2:
+                    raise Halt(f"cleanup of e{node} interrupted")
+            except (Exception, Halt) as exc:
                 api.log(("cleanup-raised", node, leaf_keys(exc)))
                 raise
 
@@ -197,7 +239,9 @@ def effect_body(api: Api, node: int, spec: AddEffect) -> Callable[[], Callable[[
                 api.dispose(spec.disposes)
             if result == spec.fails:
                 raise Boom(f"e{node} failed")
-        except Exception as exc:
+            if result == spec.halts:
+                raise Halt(f"e{node} interrupted")
+        except (Exception, Halt) as exc:
             api.log(("raised", node, leaf_keys(exc)))
             raise
         api.log(("end", node))
@@ -236,6 +280,11 @@ class Model:
         self.events: list[Event] = []
         self.states: list[tuple[dict[int, Any], frozenset[int]]] = []  # (signals, disposed) at each change
         self.changes: list[int] = []  # changing writes per signal (laziness checks)
+        self.dirty: set[int] = set()  # effects a Halt interrupted: they run at the next flush, unchecked (S3)
+        self.interrupted: set[int] = set()  # computeds a Halt interrupted: the next read re-runs fn (S5)
+        self.halted: set[int] = set()  # computeds a Halt interrupted in this step (laziness checks)
+        self.named = False  # the kernel names nodes: two disposal errors are equal only for one computed
+        self.running: set[int] = set()  # computeds whose fn is running: reading one is a cycle
 
     # -- Api ------------------------------------------------------------------
 
@@ -272,6 +321,7 @@ class Model:
         if node in self.disposed:
             return
         self.disposed.add(node)
+        self.dirty.discard(node)
         self.states.append(self.state())
         if isinstance(self.specs[node], AddEffect):
             self.pending = [e for e in self.pending if e != node]
@@ -284,6 +334,7 @@ class Model:
         # its disposal is news that flushes, and with it anything a runaway left pending.
         had_subs = self.observed(node)
         self.value[node] = ModelDisposedError()
+        self.value[node].node = node
         self.version[node] += 1
         self.notify(node)
         self.deps[node] = []
@@ -299,8 +350,10 @@ class Model:
     def outcome(self, node: int) -> Any:
         """A node's current value or exception, recomputing computeds as a pull-based kernel does."""
         spec = self.specs[node]
+        if node in self.running and node not in self.disposed:
+            raise ModelCycleError(node)
         if isinstance(spec, AddComputed) and node not in self.disposed:
-            fresh = self.value[node] is not _UNSET
+            fresh = self.value[node] is not _UNSET and node not in self.interrupted
             for src, seen in self.deps[node] if fresh else []:
                 self.outcome(src)
                 if self.version[src] != seen:
@@ -311,19 +364,38 @@ class Model:
         return self.value[node]
 
     def recompute(self, node: int, spec: AddComputed) -> None:
-        self.deps[node] = []
         body = self.bodies[node]
         assert body is not None
         old = self.value[node]
+        old_deps = self.deps[node]
+        self.deps[node] = []
+        self.running.add(node)
         try:
-            new = body()
-        except Exception as exc:
+            try:
+                new = body()
+            finally:
+                self.running.discard(node)
+            changed = old is _UNSET or isinstance(old, BaseException) or not equal(spec.equals, old, new)
+        except Exception as exc:  # its fn's error, or its equals' (S4)
+            self.interrupted.discard(node)
             self.value[node] = exc
             self.version[node] += 1
             return
-        if old is _UNSET or isinstance(old, BaseException) or not equal(spec.equals, old, new):
+        except Halt:
+            self.interrupted_run(node, old_deps)
+            raise
+        self.interrupted.discard(node)
+        if changed:
             self.value[node] = new
             self.version[node] += 1
+
+    def interrupted_run(self, node: int, old_deps: list[tuple[int, Any]]) -> None:
+        """S5: a Halt left the computed dirty: its value stays, its next read re-runs fn. It stays
+        subscribed to what it read before as well as to what this run read."""
+        self.interrupted.add(node)
+        self.halted.add(node)
+        read = [d for d, _ in self.deps[node]]
+        self.deps[node] += [(d, v) for d, v in old_deps if d not in read]
 
     def pure(self, node: int, state: tuple[dict[int, Any], frozenset[int]]) -> Any:
         """A node's value computed afresh in `state` (no caches): what a glitch-free read sees."""
@@ -341,9 +413,11 @@ class Model:
 
         try:
             result = apply(spec.fn, len(spec.inputs), read, self.domain)
-        except Exception as exc:
+        except (Exception, Halt) as exc:
             return exc
-        return Boom(f"c{node} failed") if result == spec.fails else result
+        if result == spec.fails:
+            return Boom(f"c{node} failed")
+        return Halt(f"c{node} interrupted") if result == spec.halts else result
 
     def subscribers(self, node: int) -> list[int]:
         return [m for m, deps in enumerate(self.deps) if m not in self.disposed and any(d == node for d, _ in deps)]
@@ -380,7 +454,8 @@ class Model:
             now = self.outcome(src)
             if isinstance(now, BaseException) or isinstance(seen, BaseException):
                 if not (isinstance(now, BaseException) and isinstance(seen, BaseException)
-                        and error_key(now) == error_key(seen)):
+                        and error_key(now) == error_key(seen)
+                        and (not self.named or getattr(now, "node", None) == getattr(seen, "node", None))):
                     return True
             elif not equal(_equals(self.specs[src]), seen, now):
                 return True
@@ -390,12 +465,16 @@ class Model:
 
     def run(self, effect: int, errors: list[BaseException]) -> bool:
         """One run: its cleanup, then (unless that disposed it, S7) its body. False if the body raised."""
+        self.dirty.discard(effect)
         cleanup = self.cleanups.pop(effect, None)
         if cleanup is not None:
             try:
                 cleanup()
             except Exception as exc:
                 errors.append(exc)  # S1: the body still runs
+            except Halt:
+                self.dirty.add(effect)  # S3: it runs at the next flush
+                raise
         if effect in self.disposed:
             return True
         body = self.bodies[effect]
@@ -407,6 +486,9 @@ class Model:
         except Exception as exc:
             errors.append(exc)
             return False
+        except Halt:
+            self.dirty.add(effect)
+            raise
         finally:
             self.depth -= 1
         if result is not None:
@@ -431,10 +513,28 @@ class Model:
                 queue = sorted(self.pending)
                 self.pending = []
                 self.queued = set(queue)
-                for e in queue:
+                for k, e in enumerate(queue):
                     self.queued.discard(e)
-                    if e not in self.disposed and self.stale(e):
+                    try:
+                        if e in self.disposed:
+                            continue
+                        if e not in self.dirty:
+                            try:
+                                changed = self.stale(e)
+                            except Exception as exc:  # an equals that raised: reported, the effect settles
+                                errors.append(exc)
+                                # with its other sources brought up to date, so later writes still reach it
+                                for src, _ in self.deps[e]:
+                                    self.outcome(src)
+                                continue
+                            if not changed:
+                                continue
                         self.run(e, errors)
+                    except Halt:
+                        # S3: it propagates at once; what it cut short runs at the next flush.
+                        rest = [x for x in queue[k:] if x not in self.disposed]
+                        self.pending = rest + [x for x in self.pending if x not in rest]
+                        raise
         finally:
             self.queued = set()
             self.depth -= 1
@@ -452,11 +552,12 @@ class Model:
         """Apply one top-level step; return the events a correct kernel logs and what it raises."""
         self.events = []
         self.states = [self.state()]
+        self.halted = set(self.interrupted)
         try:
             self.execute(step)
         except ModelRaise as raised:
             return self.events, tuple(sorted(k for e in raised.errors for k in leaf_keys(e)))
-        except Exception as exc:
+        except (Exception, Halt) as exc:
             return self.events, leaf_keys(exc)
         return self.events, ()
 
@@ -499,11 +600,18 @@ class Model:
             return
         self.bodies.append(effect_body(self, node, spec))
         errors: list[BaseException] = []
-        ok = self.run(node, errors)
-        if not ok:
-            self.dispose_collecting(node, errors)  # S2: its own first run raised
-        if self.pending:
-            self.flush(errors)
+        try:
+            ok = self.run(node, errors)
+            if not ok:
+                self.dispose_collecting(node, errors)  # S2: its own first run raised
+            if self.pending:
+                self.flush(errors)
+        except Halt:
+            try:  # S2 and S3: the new effect is disposed, the interrupt propagates
+                self.dispose(node)
+            except Exception:
+                pass
+            raise
         if errors:
             self.dispose_collecting(node, errors)  # S2: the flush after it failed
             raise ModelRaise(errors)

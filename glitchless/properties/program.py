@@ -28,8 +28,11 @@ def arity_range(fn: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class AddSignal:
-    """`rt.signal(init, equals=...)`. equals: None (`is` or `==`), "parity" (same value mod 2) or
-    "strict" (raises TypeError when handed a float: the set raises and changes nothing)."""
+    """`rt.signal(init, equals=...)`. equals: None (`is` or `==`), "parity" (same value mod 2),
+    "strict" (raises TypeError when handed a float: the set raises and changes nothing), "picky"
+    (raises ValueError comparing two values two apart, 0 and 2: a set from 0 to 2 fails, but 0 -> 1 -> 2
+    in a batch passes and the flush's change check compares 0 with 2) or "halting" (the same, raising
+    Halt, a BaseException that stands for KeyboardInterrupt)."""
 
     init: int
     equals: str | None = None
@@ -37,12 +40,18 @@ class AddSignal:
 
 @dataclass(frozen=True)
 class AddComputed:
-    """`rt.computed(fn(inputs))`; with `fails`, the fn raises when its result equals `fails`."""
+    """`rt.computed(fn(inputs))`; with `fails`, the fn raises when its result equals `fails`; with
+    `halts`, it raises Halt (a BaseException: S3, S5) when its result equals `halts`. equals: None,
+    "parity", "picky" or "halting" (see AddSignal; a raising equals fails the computed, S4). With
+    `later`, the fn then also reads node `later` (itself, or a node created after it) when that node
+    exists and is readable: a cycle raises CycleError."""
 
     fn: str
     inputs: tuple[int, ...]
     equals: str | None = None
     fails: int | None = None
+    halts: int | None = None
+    later: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,8 @@ class AddEffect:
     """`rt.effect(body)`. The body reads fn(inputs), then `untracked` (untracked), writes `write`,
     disposes `disposes`, then raises if `fails` equals fn's result. With `cleanup` it returns a
     cleanup that disposes `cleanup_disposes` and raises when `cleanup_raises` and fn's result of
-    its run was odd."""
+    its run was odd. `halts`: the body raises Halt (a BaseException, S3) where it would raise for
+    `fails`; `cleanup_halts`: the cleanup raises Halt when fn's result of its run was even."""
 
     fn: str
     inputs: tuple[int, ...]
@@ -72,6 +82,8 @@ class AddEffect:
     disposes: int | None = None
     cleanup_disposes: int | None = None
     cleanup_raises: bool = False
+    halts: int | None = None
+    cleanup_halts: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,9 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
         return [f"{names[index]} = signal({step.init}" + (f", equals={step.equals})" if step.equals else ")")]
     if isinstance(step, AddComputed):
         extra = (f", equals={step.equals}" if step.equals else "") + (
-            f"; raises when = {step.fails}" if step.fails is not None else "")
+            f"; raises when = {step.fails}" if step.fails is not None else "") + (
+            f"; halts when = {step.halts}" if step.halts is not None else "") + (
+            f"; then reads node {step.later} if it exists" if step.later is not None else "")
         return [f"{names[index]} = computed({call(step.fn, step.inputs)}{extra})"]
     if isinstance(step, AddEffect):
         parts = [f"reads {call(step.fn, step.inputs)}"]
@@ -143,9 +157,12 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
             parts.append(f"disposes {names[step.disposes]}")
         if step.fails is not None:
             parts.append(f"raises when the result = {step.fails}")
+        if step.halts is not None:
+            parts.append(f"halts (BaseException) when the result = {step.halts}")
         if step.cleanup:
             what = [f"disposes {names[step.cleanup_disposes]}"] if step.cleanup_disposes is not None else []
             what += ["raises after an odd result"] if step.cleanup_raises else []
+            what += ["halts (BaseException) after an even result"] if step.cleanup_halts else []
             parts.append("returns a cleanup" + (f" that {' and '.join(what)}" if what else ""))
         return [f"{names[index]} = effect({'; '.join(parts)})"]
     if isinstance(step, Set):

@@ -13,7 +13,9 @@ only when something reads (laziness) and never with unchanged inputs.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shlex
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from glitchless.properties.model import (
     CALLER,
     EQUALS,
     Event,
+    Halt,
     IntCopy,
     Key,
     Model,
@@ -109,6 +112,10 @@ class Session:
         self.before: tuple[list[int], set[int]] = ([], set())  # the model's change counts before this step
         self.broken = False  # target and model diverged: later steps are not checked
         self.violations: list[Violation] = []
+        # A glitchless Runtime (it has the layers built on one): its nodes get names, which its error
+        # messages and reprs must show (the contract: "each message names the node when it has a name").
+        self.named = self.model.named = bool(self.target.layers) or _glitchless_copy(self.rt)
+        self.kernel_errors: list[BaseException] = []  # what reads and the step raised, for name_checks
 
     @property
     def program(self) -> Program:
@@ -131,6 +138,8 @@ class Session:
             v = h.get() if how == "get" else h.peek() if how == "peek" else self.rt.untracked(h.get)
         except Exception as exc:
             self.log(("read", by, node, value_key(self.specs[node], exc)))
+            if self.named:
+                self.kernel_errors.append(exc)
             raise
         self.log(("read", by, node, value_key(self.specs[node], v)))
         return v
@@ -206,10 +215,16 @@ class Session:
         self.before = (list(self.model.changes), set(self.model.disposed))
         expected, raised = self.model.step(step)
         self.events, self.side = [], []
+        self.kernel_errors = []
         try:
             self.execute(step)
             got: tuple[Key, ...] = ()
         except Exception as exc:
+            got = leaf_keys(exc)
+            self.kernel_errors.append(exc)
+        except BaseException as exc:  # a generated interrupt (S3), maybe in a group; anything else goes on
+            if not generated_interrupt(exc):
+                raise
             got = leaf_keys(exc)
         found = []
         want = expected + [("op", raised)]
@@ -219,6 +234,8 @@ class Session:
             found.append(classify(want, have, self, index))
         else:
             found.extend(self.computed_checks(index))
+            if self.named:
+                found.extend(self.name_checks(index, step))
             if extra_checks():
                 ctx = StepContext(self.rt, self.handles, self.model, self.steps, index)
                 for info, check in extra_checks():
@@ -236,12 +253,15 @@ class Session:
             self.specs.append(step)
             self.handles.append(None)
             kw = {"equals": EQUALS[step.equals]} if not isinstance(step, AddEffect) and step.equals else {}
+            if self.named:
+                kw["name"] = f"{type(step).__name__[3].lower()}{node}"  # type: ignore[assignment]
             if isinstance(step, AddSignal):
                 self.handles[node] = self.rt.signal(step.init, **kw)
             elif isinstance(step, AddComputed):
                 self.handles[node] = self.rt.computed(self._counted(computed_body(self, node, step)), **kw)
             else:
-                self.handles[node] = self.rt.effect(self._counted(self._own_handle(node, effect_body(self, node, step))))
+                self.handles[node] = self.rt.effect(self._counted(self._own_handle(node, effect_body(self, node, step))),
+                                                    **kw)
         elif isinstance(step, Set):
             h = self.handles[step.signal]
             if step.mode == "update":
@@ -262,6 +282,39 @@ class Session:
                         self.execute(inner)
                 finally:
                     self.in_batch = outer
+
+    # -- names in messages -------------------------------------------------------------
+
+    def name_checks(self, index: int, step: Step) -> list[Violation]:
+        """A new node's repr names it; every kernel error seen names its node (DisposedError: a
+        disposed computed; RunawayEffectError: an effect); a computed's error keeps the traceback
+        of the fn that raised it (rule 6: errors lose nothing)."""
+        names = node_names(self.steps)
+        found: list[Violation] = []
+
+        def v(message: str, kind: str = "unnamed-node") -> None:
+            found.append(Violation("errors", kind, message, index))
+
+        if isinstance(step, NODE_TYPES) and self.handles[-1] is not None:
+            node, h = len(self.handles) - 1, self.handles[-1]
+            want = (f"Signal({names[node]}={step.init!r})" if isinstance(step, AddSignal)
+                    else f"{type(step).__name__[3:]}({names[node]})")
+            if repr(h) != want:
+                v(f"repr({names[node]}) is {repr(h)!r}, not {want!r}")
+        for exc in self.kernel_errors:
+            for leaf in _leaves(exc):
+                what = type(leaf).__name__
+                if what == "Boom" and re.fullmatch(r"c\d+ failed", str(leaf)) and not _raised_in_body(leaf):
+                    v(f"the error of {str(leaf).split()[0]} lost the traceback of the fn that raised it", "lost-traceback")
+                kind = {"DisposedError": "computed", "RunawayEffectError": "effect", "CycleError": "computed"}.get(what)
+                if kind is None:
+                    continue
+                named = re.findall(kind + r" '([a-z]\d+)'", str(leaf))
+                if not named or not set(named) <= set(names):
+                    v(f"{what} names no {kind} of the program: {str(leaf)!r}")
+                elif what == "DisposedError" and not any(names.index(n) in self.model.disposed for n in named):
+                    v(f"DisposedError names no disposed computed: {str(leaf)!r}")
+        return found
 
     # -- computed runs ---------------------------------------------------------------
 
@@ -287,7 +340,8 @@ class Session:
                 changes, disposed = self.before
                 start = tuple((changes[u] if u < len(changes) else 0) + (u in disposed) for u in up)
                 last = self.last_run.get(c)  # (step, upstream changes before that step)
-                if last is not None and (last[1] == sig if last[0] < index else start == sig):
+                # (a computed whose read of an interrupted one was interrupted is left dirty too, S5)
+                if last is not None and not self.upstream(c) & self.model.halted and not self.history_dependent(c) and (last[1] == sig if last[0] < index else start == sig):
                     found.append(Violation("laziness", "unchanged-inputs", f"{names[c]} recomputed although "
                                            "nothing it depends on changed since its last run", index))
                 self.last_run[c] = (index, start)
@@ -297,7 +351,7 @@ class Session:
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
         for c, reads in order:
-            reads = [r for r in reads if not self.behind_parity(r[2])]
+            reads = [r for r in reads if not self.behind_parity(r[2]) and not self.history_dependent(r[2])]
             if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
                            for _, _, n, key in reads)
                        for state in self.model.states):
@@ -306,10 +360,19 @@ class Session:
                                        "no state of this step has all those values", index))
         return found
 
+    def history_dependent(self, node: int) -> bool:
+        """Does a computed at or above `node` read a node created after it (maybe a cycle)? Then its
+        value depends on the order of reads, not only on the state."""
+        return any(isinstance(self.specs[u], AddComputed) and self.specs[u].later is not None  # type: ignore[union-attr]
+                   for u in self.upstream(node))
+
     def behind_parity(self, node: int) -> bool:
-        """Is a parity computed upstream? (Its cached value is only known up to parity.)"""
+        """Is a parity computed upstream? (Its cached value is only known up to parity.) Or a computed
+        whose equals may raise, at or above `node`? (Whether it holds an error depends on its history.)"""
         return any(isinstance(self.specs[u], AddComputed) and self.specs[u].equals == "parity"  # type: ignore[union-attr]
-                   for u in self.upstream(node) - {node})
+                   for u in self.upstream(node) - {node}) or any(
+            isinstance(self.specs[u], AddComputed) and self.specs[u].equals in RAISING_EQUALS  # type: ignore[union-attr, operator]
+            for u in self.upstream(node))
 
     def close(self) -> None:
         """Dispose every effect (unchecked), so peers with global state let go of them."""
@@ -317,8 +380,45 @@ class Session:
             if isinstance(spec, AddEffect) and h is not None:
                 try:
                     h.dispose()
-                except Exception:
+                except (Exception, Halt):
                     pass
+
+
+RAISING_EQUALS = ("picky", "halting")
+
+
+def _glitchless_copy(rt: Any) -> bool:
+    """Is `rt` a Runtime of a copy of glitchless's reactive module (a planted bug)? Its messages and
+    reprs are glitchless's."""
+    module = sys.modules.get(type(rt).__module__)
+    return type(rt).__name__ == "Runtime" and callable(getattr(module, "_describe", None))
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]
+
+
+def _raised_in_body(exc: BaseException) -> bool:
+    """Does the traceback reach the generated node body that raised `exc`?"""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is computed_body_code():
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def computed_body_code() -> Any:
+    return next(c for c in computed_body.__code__.co_consts if getattr(c, "co_name", None) == "body")
+
+
+def generated_interrupt(exc: BaseException) -> bool:
+    """Is `exc` a generated Halt (or a group of those and exceptions), not a real interrupt?"""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(generated_interrupt(e) for e in exc.exceptions)
+    return isinstance(exc, Exception | Halt)
 
 
 def _eq(spec: NodeSpec) -> str | None:
@@ -473,7 +573,8 @@ def _remap(step: Step, new: dict[int, int]) -> Step | None:
         return None
     m = new.get
     if isinstance(step, AddComputed):
-        return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs))
+        return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs),
+                                   later=None if step.later is None else m(step.later))
     if isinstance(step, AddEffect):
         w = step.write and dataclasses.replace(step.write, target=new[step.write.target])
         return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs), write=w,
