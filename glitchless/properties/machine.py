@@ -12,6 +12,7 @@ the graph are common (docs/fuzzing.md has the measured shares).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import time
@@ -35,11 +36,16 @@ from glitchless.properties.program import (
     AddSignal,
     Batch,
     Dispose,
+    DisposeScope,
     EffectWrite,
+    Flush,
+    FlushOrder,
     Program,
     Read,
+    ScopeCleanup,
     Set,
     Step,
+    Track,
     arity_range,
 )
 from glitchless.properties.runner import Failure, Session, shrink as shrink_program
@@ -61,6 +67,8 @@ class Options:
     cascades: bool = True  # effects that count up to near the round bound (and past it)
     transient: bool = True  # batches that change a signal and change it back
     equals: bool = True  # custom equals on signals and computeds
+    ops: bool = True  # peek/untracked blocks/foreign-thread reads in bodies, scopes, on_cleanup, current_effect,
+    # rt.track and rt.flush, rt.set_flush_order
 
 
 ALL = Options()
@@ -89,6 +97,7 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
         return one(options) if flag and options and choose(2) else None
 
     kinds = ["set", "computed", "effect", "batch", "set", "computed", "read", "dispose", "signal", "computed"]
+    kinds += ["op"] if opts.ops else []
     if not signals:
         kinds = ["signal"]
     elif len(specs) >= max_nodes:
@@ -101,29 +110,33 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     if kind == "signal":
         return AddSignal(choose(s.domain), maybe(opts.equals and has("equals"),
                                                  ["parity", "strict"] if opts.errors else ["parity"]))
+    if kind == "op":
+        return draw_op(choose, s)
     if kind in ("computed", "effect"):
         fn = one(list(FUNCTIONS))
         lo, hi = arity_range(fn)
         inputs = tuple(recent(choose, readable) for _ in range(lo + choose(hi - lo + 1)))
         fails = maybe(opts.errors, list(range(s.domain)))
         if kind == "computed":
-            return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"]), fails)
+            return with_ops(choose, s, opts, AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"]),
+                                                         fails), readable)
         write = None
         if opts.writes and choose(2):
             wkind = one(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"])
             caps = [3] if t.max_rounds is None else [3, t.max_rounds - 1, t.max_rounds, t.max_rounds + 1]
             write = EffectWrite(recent(choose, signals), wkind, one(caps) if wkind == "count" else choose(s.domain))
         cleanup = has("cleanups") and bool(choose(2))
-        return AddEffect(
+        return with_ops(choose, s, opts, AddEffect(
             fn, inputs, cleanup, write,
             untracked=maybe(has("untracked"), readable),
             fails=fails,
             disposes=maybe(opts.dispose_in_runs, disposable),
             cleanup_disposes=maybe(cleanup and opts.dispose_in_runs, disposable + [len(specs)]),
             cleanup_raises=cleanup and opts.errors and bool(choose(2)),
-        )
+        ), readable)
     if kind == "read":
-        return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]))
+        return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]
+                                                  + [h for h, f in READ_OPS if opts.ops and has(f)]))
     if kind == "dispose":
         return Dispose(recent(choose, disposable))
     if kind == "batch" and has("batch"):
@@ -131,6 +144,70 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
                             for _ in range(1 + choose(4))))
         return batch if opts.transient else _once(batch, set())
     return draw_set(choose, s, signals)
+
+
+READ_OPS = (("block", "untracked_block"), ("thread", "threads"))
+HIDDEN_OPS = (("peek", "peek"), ("block", "untracked_block"), ("thread", "threads"))
+SCOPES = 2  # scope ids 0 and 1
+
+
+def with_ops(choose: Choose, s: Session, opts: Options, spec: AddComputed | AddEffect,
+             readable: list[int]) -> AddComputed | AddEffect:
+    """The node, sometimes reading a node without subscribing first, created in a scope, and (effects)
+    registering an rt.on_cleanup fn and checking rt.current_effect()."""
+    if not opts.ops:
+        return spec
+    has = s.target.supports
+    hows = [h for h, f in HIDDEN_OPS if has(f)]
+    live = [k for k in range(SCOPES) if k not in s.model.scopes_disposed] if has("scope") else []
+    # A choice of 1 (not 0) adds each: Hypothesis shrinks choices towards 0, that is towards plainer nodes.
+    hidden = None
+    if hows and choose(3) == 1:
+        # Mostly a node the body does not read tracked too: a subscription it must not make would show.
+        others = [i for i in readable if i not in spec.inputs]
+        signals = [i for i in others if isinstance(s.specs[i], AddSignal)]
+        hidden = recent(choose, (signals if choose(2) else others) or readable)
+        if isinstance(spec, AddEffect) and spec.write is not None and spec.write.kind == "const" and choose(2):
+            # Read what it then writes, the common use of peek(), and change it in the first run.
+            hidden = spec.write.target
+            now = s.model.value[hidden]
+            spec = dataclasses.replace(spec, fails=None, write=dataclasses.replace(
+                spec.write, value=(int(now) + 1) % s.domain if isinstance(now, int | float) else 0))
+    how = hows[choose(len(hows))] if hidden is not None else "peek"
+    scope = live[choose(len(live))] if live and choose(3) == 1 else None
+    spec = dataclasses.replace(spec, hidden=hidden, hidden_how=how, scope=scope)  # type: ignore[arg-type]
+    if isinstance(spec, AddEffect):
+        spec = dataclasses.replace(spec, on_cleanup=has("on_cleanup") and choose(3) == 1,
+                                   current=has("current_effect") and choose(3) == 1)
+    return spec
+
+
+def draw_op(choose: Choose, s: Session) -> Step:
+    """One of the operations beyond reads and writes the target has: scopes, flush order, track, flush."""
+    has = s.target.supports
+    specs = s.specs
+    effects = [i for i, n in enumerate(specs) if isinstance(n, AddEffect)]
+    live = [i for i in effects if i not in s.model.disposed and s.handles[i] is not None]
+    readable = [i for i, n in enumerate(specs) if not isinstance(n, AddEffect)]
+    signals = [i for i, n in enumerate(specs) if isinstance(n, AddSignal)]
+    kinds = (["dispose_scope", "scope_cleanup"] if has("scope") and has("on_cleanup") else
+             ["dispose_scope"] if has("scope") else [])
+    kinds += ["flush_order"] if effects and has("flush_order") else []
+    kinds += ["track", "track", "flush"] if live and has("track") else []
+    if not kinds:
+        return draw_set(choose, s, signals)
+    kind = kinds[choose(len(kinds))]
+    if kind == "dispose_scope":
+        return DisposeScope(choose(SCOPES))
+    if kind == "scope_cleanup":
+        return ScopeCleanup(choose(SCOPES))
+    if kind == "flush_order":
+        e = recent(choose, effects)
+        return FlushOrder(e, -1 - e - 16 * choose(4))  # never equal to another effect's order
+    if kind == "flush":
+        return Flush()
+    write = recent(choose, signals) if choose(2) else None
+    return Track(recent(choose, live), recent(choose, readable), write, choose(s.domain) if write is not None else 0)
 
 
 def recent(choose: Choose, pool: list[int]) -> int:
@@ -148,7 +225,10 @@ def draw_inner(choose: Choose, s: Session, opts: Options, signals: list[int], re
                disposable: list[int], depth: int) -> Step:
     kinds = ["set", "set", "read"] + (["dispose"] if disposable else []) + (["flip"] if opts.transient else [])
     kinds += ["batch"] if depth else []
+    kinds += ["flush"] if opts.ops and s.target.supports("track") else []
     kind = kinds[choose(len(kinds))]
+    if kind == "flush":
+        return Flush()
     if kind == "read":
         return Read(recent(choose, readable))
     if kind == "dispose":
