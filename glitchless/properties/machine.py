@@ -147,7 +147,7 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
 
 
 READ_OPS = (("block", "untracked_block"), ("thread", "threads"))
-HIDDEN_OPS = (("peek", "peek"), ("block", "untracked_block"), ("thread", "threads"))
+HIDDEN_OPS = (("peek", "peek"), ("untracked", "untracked"), ("block", "untracked_block"), ("thread", "threads"))
 SCOPES = 2  # scope ids 0 and 1
 
 
@@ -162,19 +162,20 @@ def with_ops(choose: Choose, s: Session, opts: Options, spec: AddComputed | AddE
     live = [k for k in range(SCOPES) if k not in s.model.scopes_disposed] if has("scope") else []
     # A choice of 1 (not 0) adds each: Hypothesis shrinks choices towards 0, that is towards plainer nodes.
     hidden = None
-    if hows and choose(3) == 1:
+    if isinstance(spec, AddEffect) and spec.write is not None and spec.write.kind == "const" and hows and choose(2):
+        # Read what it then writes, the common use of peek(), and change it in the first run (which
+        # does not raise): reading it must not subscribe, or the write re-runs the effect.
+        hidden = spec.write.target
+        now = s.model.value[hidden]
+        spec = dataclasses.replace(spec, fails=None, write=dataclasses.replace(
+            spec.write, value=(int(now) + 1) % s.domain if isinstance(now, int | float) else 0))
+    elif hows and choose(3) == 1:
         # Mostly a node the body does not read tracked too: a subscription it must not make would show.
         others = [i for i in readable if i not in spec.inputs]
         signals = [i for i in others if isinstance(s.specs[i], AddSignal)]
         hidden = recent(choose, (signals if choose(2) else others) or readable)
-        if isinstance(spec, AddEffect) and spec.write is not None and spec.write.kind == "const" and choose(2):
-            # Read what it then writes, the common use of peek(), and change it in the first run.
-            hidden = spec.write.target
-            now = s.model.value[hidden]
-            spec = dataclasses.replace(spec, fails=None, write=dataclasses.replace(
-                spec.write, value=(int(now) + 1) % s.domain if isinstance(now, int | float) else 0))
     how = hows[choose(len(hows))] if hidden is not None else "peek"
-    scope = live[choose(len(live))] if live and choose(3) == 1 else None
+    scope = live[choose(len(live))] if live and choose(4) == 1 else None
     spec = dataclasses.replace(spec, hidden=hidden, hidden_how=how, scope=scope)  # type: ignore[arg-type]
     if isinstance(spec, AddEffect):
         spec = dataclasses.replace(spec, on_cleanup=has("on_cleanup") and choose(3) == 1,
@@ -190,13 +191,15 @@ def draw_op(choose: Choose, s: Session) -> Step:
     live = [i for i in effects if i not in s.model.disposed and s.handles[i] is not None]
     readable = [i for i, n in enumerate(specs) if not isinstance(n, AddEffect)]
     signals = [i for i, n in enumerate(specs) if isinstance(n, AddSignal)]
+    # Weighted so that scope disposals (which take a third of the nodes with them) stay rare.
     kinds = (["dispose_scope", "scope_cleanup"] if has("scope") and has("on_cleanup") else
              ["dispose_scope"] if has("scope") else [])
-    kinds += ["flush_order"] if effects and has("flush_order") else []
+    kinds += ["flush_order"] * 3 if effects and has("flush_order") else []
     kinds += ["track", "track", "flush"] if live and has("track") else []
-    if not kinds:
-        return draw_set(choose, s, signals)
+    kinds += ["set"] * max(0, 6 - len(kinds))
     kind = kinds[choose(len(kinds))]
+    if kind == "set":
+        return draw_set(choose, s, signals)
     if kind == "dispose_scope":
         return DisposeScope(choose(SCOPES))
     if kind == "scope_cleanup":

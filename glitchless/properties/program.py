@@ -19,9 +19,9 @@ FUNCTIONS: tuple[str, ...] = ("sum", "max", "min", "parity", "if", "coalesce")
 WRITE_KINDS = ("const", "clamp", "count")
 SET_MODES = ("new", "same", "copy", "float", "update")
 HOWS = ("get", "peek", "untracked", "block", "thread")
-# How a node body reads its `hidden` node without subscribing: `peek()`, inside `with rt.untracked():`,
-# or from a foreign thread started and joined at once (rule 9).
-HIDDEN_HOWS = ("peek", "block", "thread")
+# How a node body reads its `hidden` node without subscribing: `peek()`, `rt.untracked(node.get)`, inside
+# `with rt.untracked():`, or from a foreign thread started and joined at once (rule 9).
+HIDDEN_HOWS = ("peek", "untracked", "block", "thread")
 
 
 def arity_range(fn: str) -> tuple[int, int]:
@@ -47,7 +47,7 @@ class AddComputed:
     equals: str | None = None
     fails: int | None = None
     hidden: int | None = None
-    hidden_how: Literal["peek", "block", "thread"] = "peek"
+    hidden_how: Literal["peek", "untracked", "block", "thread"] = "peek"
     scope: int | None = None
 
 
@@ -79,7 +79,7 @@ class AddEffect:
     cleanup_disposes: int | None = None
     cleanup_raises: bool = False
     hidden: int | None = None
-    hidden_how: Literal["peek", "block", "thread"] = "peek"
+    hidden_how: Literal["peek", "untracked", "block", "thread"] = "peek"
     scope: int | None = None
     on_cleanup: bool = False
     current: bool = False
@@ -234,7 +234,7 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     return lines + (["    pass"] if not step.steps else [])
 
 
-_HIDDEN_TEXT = {"peek": "with peek()", "block": "inside `with rt.untracked():`", "thread": "from a foreign thread"}
+_HIDDEN_TEXT = {"peek": "with peek()", "untracked": "with rt.untracked(...)", "block": "inside `with rt.untracked():`", "thread": "from a foreign thread"}
 
 
 def _hidden(step: AddComputed, names: list[str]) -> str:

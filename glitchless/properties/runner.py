@@ -82,7 +82,7 @@ def features_of(step: Step) -> set[str]:
             Track: {"track"}, Flush: {"track"}}.get(type(step), set())
 
 
-_HOW_FEATURE = {"peek": {"peek"}, "block": {"untracked_block"}, "thread": {"threads"}}
+_HOW_FEATURE = {"peek": {"peek"}, "untracked": {"untracked"}, "block": {"untracked_block"}, "thread": {"threads"}}
 
 
 def _op_features(step: AddComputed | AddEffect) -> set[str]:
