@@ -230,6 +230,30 @@ def runs_inside_nested_batches(k: ModuleType) -> Any:
     return log
 
 
+def cleanups_of_a_disposed_scope(k: ModuleType) -> Any:
+    rt = k.Runtime()
+    log = []
+    with rt.scope() as scope:
+        rt.effect(lambda: lambda: log.append("first"))
+        rt.effect(lambda: lambda: log.append("second"))
+    scope.dispose()
+    return log
+
+
+def runs_after_a_read_in_an_untracked_block(k: ModuleType) -> Any:
+    rt = k.Runtime()
+    s = rt.signal(0)
+    runs = []
+
+    def effect() -> None:
+        with rt.untracked():
+            runs.append(s.get())
+
+    rt.effect(effect)
+    s.set(1)
+    return runs
+
+
 # bug -> (program, what the contract says it returns): the real kernel returns it, the planted copy not.
 DEMONSTRATIONS: dict[str, tuple[Callable[[ModuleType], Any], Any]] = {
     "round-bound-off-by-one": (cascade_of(real.MAX_FLUSH_ROUNDS), real.MAX_FLUSH_ROUNDS),
@@ -246,6 +270,8 @@ DEMONSTRATIONS: dict[str, tuple[Callable[[ModuleType], Any], Any]] = {
     "peek-subscribes": (runs_of_a_peeking_effect, [0]),
     "dispose-skips-dependents": (read_after_disposing_a_source, [1, "disposed"]),
     "nested-batch-flushes-early": (runs_inside_nested_batches, [0, "inner batch done", 2]),
+    "scope-disposes-oldest-first": (cleanups_of_a_disposed_scope, ["second", "first"]),
+    "untracked-block-tracks": (runs_after_a_read_in_an_untracked_block, [0]),
 }
 
 

@@ -201,7 +201,12 @@ def draw_op(choose: Choose, s: Session) -> Step:
     if kind == "set":
         return draw_set(choose, s, signals)
     if kind == "dispose_scope":
-        return DisposeScope(choose(SCOPES))
+        # A scope that owns two things or more: the order it disposes them in shows.
+        owned = s.model.scope_owned
+        full = [k for k in range(SCOPES) if len(owned.get(k, ())) >= 2]
+        if full or choose(4) == 1:
+            return DisposeScope(full[choose(len(full))] if full else choose(SCOPES))
+        return ScopeCleanup(choose(SCOPES)) if has("on_cleanup") else draw_set(choose, s, signals)
     if kind == "scope_cleanup":
         return ScopeCleanup(choose(SCOPES))
     if kind == "flush_order":

@@ -282,7 +282,8 @@ class Model:
         self.states: list[tuple[dict[int, Any], frozenset[int]]] = []  # (signals, disposed) at each change
         self.changes: list[int] = []  # changing writes per signal (laziness checks)
         self.registered: dict[int, list[Callable[[], None]]] = {}  # effect -> its rt.on_cleanup fns
-        self.scope_owned: dict[int, list[int | None]] = {}  # scope -> nodes created in it, None: a cleanup
+        self.scope_owned: dict[int, list[int]] = {}  # scope -> nodes created in it; -1 - i: its cleanup i
+        self.scope_cleanups = 0  # rt.on_cleanup fns registered on scopes so far
         self.scopes_disposed: set[int] = set()
         self.order: dict[int, int] = {}  # effect -> the order rt.set_flush_order gave it
 
@@ -572,9 +573,11 @@ class Model:
         elif isinstance(step, Track):
             self.track(step)
         elif isinstance(step, ScopeCleanup):
+            i = self.scope_cleanups
+            self.scope_cleanups += 1
             if step.scope in self.scopes_disposed:
                 raise ModelReactiveError("a disposed scope was entered")
-            self.scope_owned.setdefault(step.scope, []).append(None)
+            self.scope_owned.setdefault(step.scope, []).append(-1 - i)
         else:
             self.dispose_scope(step.scope)
 
@@ -599,8 +602,8 @@ class Model:
         self.depth += 1
         try:
             for node in reversed(self.scope_owned.pop(scope, [])):
-                if node is None:
-                    self.log(("scope-cleanup", scope))
+                if node < 0:
+                    self.log(("scope-cleanup", scope, -1 - node))
                 else:
                     self.dispose_collecting(node, errors)
         finally:

@@ -140,6 +140,7 @@ class Session:
         self.before: tuple[list[int], set[int]] = ([], set())  # the model's change counts before this step
         self.broken = False  # target and model diverged: later steps are not checked
         self.scopes: dict[int, Any] = {}  # rt.scope() objects, made when first used
+        self.scope_cleanups = 0  # rt.on_cleanup fns registered on scopes so far (each logs its number)
         self.foreign = 0  # reads from a foreign thread in progress: their computed runs are not checked
         self.first_current: dict[int, Any] = {}  # effect -> rt.current_effect() during its first run
         self.violations: list[Violation] = []
@@ -382,9 +383,10 @@ class Session:
             v = rt.track(self.handles[step.effect], tracked)
             self.log(("tracked", step.effect, value_key(self.specs[step.node], v)))
         elif isinstance(step, ScopeCleanup):
-            k = step.scope
+            k, i = step.scope, self.scope_cleanups
+            self.scope_cleanups += 1
             with self.scope(k):
-                rt.on_cleanup(lambda: self.log(("scope-cleanup", k)))
+                rt.on_cleanup(lambda: self.log(("scope-cleanup", k, i)))
         else:
             self.scope(step.scope)  # made if never used: disposing it disposes nothing
             self.scopes[step.scope].dispose()
@@ -480,7 +482,7 @@ def _show_event(ev: Event, names: list[str]) -> str:
     if kind == "tracked":
         return f"rt.track({names[ev[1]]}, ...) returns {_show(ev[2])}"
     if kind == "scope-cleanup":
-        return f"a cleanup of scope{ev[1]} runs"
+        return f"cleanup #{ev[2]} of scope{ev[1]} runs"
     return {"run": f"{names[ev[1]]} runs", "end": f"{names[ev[1]]} returns",
             "cleanup": f"the cleanup of {names[ev[1]]} runs",
             "on-cleanup": f"the rt.on_cleanup fn of {names[ev[1]]} runs"}[kind]
