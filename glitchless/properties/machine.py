@@ -196,6 +196,7 @@ def draw_op(choose: Choose, s: Session) -> Step:
              ["dispose_scope"] if has("scope") else [])
     kinds += ["flush_order"] * 3 if effects and has("flush_order") else []
     kinds += ["track", "track", "flush"] if live and has("track") else []
+    kinds += ["foreign_write"] if signals and has("threads") else []
     kinds += ["set"] * max(0, 6 - len(kinds))
     kind = kinds[choose(len(kinds))]
     if kind == "set":
@@ -214,6 +215,8 @@ def draw_op(choose: Choose, s: Session) -> Step:
         return FlushOrder(e, -1 - e - 16 * choose(4))  # never equal to another effect's order
     if kind == "flush":
         return Flush()
+    if kind == "foreign_write":
+        return Set(recent(choose, signals), choose(s.domain), "thread_update" if has("update") and choose(2) else "thread")
     write = recent(choose, signals) if choose(2) else None
     return Track(recent(choose, live), recent(choose, readable), write, choose(s.domain) if write is not None else 0)
 

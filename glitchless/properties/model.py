@@ -543,6 +543,8 @@ class Model:
     def execute(self, step: Step) -> None:
         if isinstance(step, AddSignal | AddComputed | AddEffect):
             self.add(step)
+        elif isinstance(step, Set) and step.mode in ("thread", "thread_update"):
+            raise ModelReactiveError("a write from a foreign thread, and no scheduler to hand it to")
         elif isinstance(step, Set):
             old = self.value[step.signal]
             value = {"same": old, "copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)

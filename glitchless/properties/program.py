@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeAlias
 FunctionName: TypeAlias = str
 FUNCTIONS: tuple[str, ...] = ("sum", "max", "min", "parity", "if", "coalesce")
 WRITE_KINDS = ("const", "clamp", "count")
-SET_MODES = ("new", "same", "copy", "float", "update")
+SET_MODES = ("new", "same", "copy", "float", "update", "thread", "thread_update")
 HOWS = ("get", "peek", "untracked", "block", "thread")
 # How a node body reads its `hidden` node without subscribing: `peek()`, `rt.untracked(node.get)`, inside
 # `with rt.untracked():`, or from a foreign thread started and joined at once (rule 9).
@@ -88,11 +88,12 @@ class AddEffect:
 @dataclass(frozen=True)
 class Set:
     """A caller's write. new: `value`; same: the current object back; copy: an equal int subclass
-    object; float: float(value); update: `s.update(lambda v: value)`."""
+    object; float: float(value); update: `s.update(lambda v: value)`; thread, thread_update: set or
+    update from a foreign thread, started and joined at once (without a scheduler: ReactiveError, rule 9)."""
 
     signal: int
     value: int = 0
-    mode: Literal["new", "same", "copy", "float", "update"] = "new"
+    mode: Literal["new", "same", "copy", "float", "update", "thread", "thread_update"] = "new"
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,9 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
         s = names[step.signal]
         return [{"new": f"{s}.set({step.value})", "same": f"{s}.set({s}.peek())   # the same object",
                  "copy": f"{s}.set(IntCopy({step.value}))   # equal, not identical",
-                 "float": f"{s}.set({float(step.value)})", "update": f"{s}.update(lambda _: {step.value})"}[step.mode]]
+                 "float": f"{s}.set({float(step.value)})", "update": f"{s}.update(lambda _: {step.value})",
+                 "thread": f"{s}.set({step.value})   # from a foreign thread",
+                 "thread_update": f"{s}.update(lambda _: {step.value})   # from a foreign thread"}[step.mode]]
     if isinstance(step, Read):
         n = names[step.node]
         return [{"get": f"{n}.get()", "peek": f"{n}.peek()", "untracked": f"rt.untracked({n}.get)",

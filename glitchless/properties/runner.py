@@ -74,7 +74,8 @@ def features_of(step: Step) -> set[str]:
         return ({"cleanups"} if step.cleanup else set()) | ({"untracked"} if step.untracked is not None else set()) | (
             _op_features(step))
     if isinstance(step, Set):
-        return {"update"} if step.mode == "update" else set()
+        return {"update"} if step.mode == "update" else {"threads", "update"} if step.mode == "thread_update" else (
+            {"threads"} if step.mode == "thread" else set())
     if isinstance(step, Read):
         return {"peek"} if step.how == "peek" else {"untracked"} if step.how == "untracked" else _HOW_FEATURE.get(
             step.how, set())
@@ -179,11 +180,15 @@ class Session:
 
     def read_foreign(self, h: Any) -> Any:
         """h.get() on a new thread, joined at once (rule 9: isolated, never subscribes or caches)."""
+        return self.on_thread(h.get)
+
+    def on_thread(self, fn: Callable[[], Any]) -> Any:
+        """fn() on a new thread, joined at once; its result or exception, here."""
         out: list[tuple[bool, Any]] = []
 
         def run() -> None:
             try:
-                out.append((True, h.get()))
+                out.append((True, fn()))
             except Exception as exc:
                 out.append((False, exc))
 
@@ -347,6 +352,9 @@ class Session:
                     self.log(("current", node, False))  # its first run saw another object than rt.effect returned
         elif isinstance(step, DisposeScope | ScopeCleanup | FlushOrder | Track | Flush):
             self.execute_op(step)
+        elif isinstance(step, Set) and step.mode in ("thread", "thread_update"):
+            h = self.handles[step.signal]
+            self.on_thread(lambda: h.update(lambda _: step.value) if step.mode == "thread_update" else h.set(step.value))
         elif isinstance(step, Set):
             h = self.handles[step.signal]
             if step.mode == "update":
