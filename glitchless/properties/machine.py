@@ -207,9 +207,9 @@ def draw_op(choose: Choose, s: Session) -> Step:
         full = [k for k in range(SCOPES) if len(owned.get(k, ())) >= 2]
         if full or choose(4) == 1:
             return DisposeScope(full[choose(len(full))] if full else choose(SCOPES))
-        return ScopeCleanup(choose(SCOPES)) if has("on_cleanup") else draw_set(choose, s, signals)
+        return ScopeCleanup(choose(SCOPES), choose(3) == 1) if has("on_cleanup") else draw_set(choose, s, signals)
     if kind == "scope_cleanup":
-        return ScopeCleanup(choose(SCOPES))
+        return ScopeCleanup(choose(SCOPES), choose(3) == 1)
     if kind == "flush_order":
         e = recent(choose, effects)
         return FlushOrder(e, -1 - e - 16 * choose(4))  # never equal to another effect's order

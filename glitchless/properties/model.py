@@ -284,6 +284,7 @@ class Model:
         self.registered: dict[int, list[Callable[[], None]]] = {}  # effect -> its rt.on_cleanup fns
         self.scope_owned: dict[int, list[int]] = {}  # scope -> nodes created in it; -1 - i: its cleanup i
         self.scope_cleanups = 0  # rt.on_cleanup fns registered on scopes so far
+        self.raising_cleanups: set[int] = set()  # which of them raise
         self.scopes_disposed: set[int] = set()
         self.order: dict[int, int] = {}  # effect -> the order rt.set_flush_order gave it
 
@@ -580,6 +581,8 @@ class Model:
             if step.scope in self.scopes_disposed:
                 raise ModelReactiveError("a disposed scope was entered")
             self.scope_owned.setdefault(step.scope, []).append(-1 - i)
+            if step.raises:
+                self.raising_cleanups.add(i)
         else:
             self.dispose_scope(step.scope)
 
@@ -589,8 +592,8 @@ class Model:
         self.depth += 1
         try:
             v = self.read(step.effect, step.node)
-            if step.write is not None:
-                self.write(step.write, step.value)
+            if step.sets is not None:
+                self.write(step.sets, step.value)
         finally:
             self.depth -= 1
         self.log(("tracked", step.effect, value_key(self.specs[step.node], v)))
@@ -606,6 +609,8 @@ class Model:
             for node in reversed(self.scope_owned.pop(scope, [])):
                 if node < 0:
                     self.log(("scope-cleanup", scope, -1 - node))
+                    if -1 - node in self.raising_cleanups:
+                        errors.append(Boom(f"cleanup #{-1 - node} failed"))
                 else:
                     self.dispose_collecting(node, errors)
         finally:

@@ -126,9 +126,11 @@ class DisposeScope:
 
 @dataclass(frozen=True)
 class ScopeCleanup:
-    """`with scopes[scope]: rt.on_cleanup(fn)`: fn runs when the scope is disposed, newest first."""
+    """`with scopes[scope]: rt.on_cleanup(fn)`: fn runs when the scope is disposed, newest first; with
+    `raises`, fn raises (the scope still disposes the rest, then the error propagates)."""
 
     scope: int
+    raises: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,11 @@ class FlushOrder:
 @dataclass(frozen=True)
 class Track:
     """`rt.track(effect, step)`: step reads `node` (it replaces the effect's dependencies), then writes
-    `value` to `write` if given; the write waits for the next flush."""
+    `value` to signal `sets` if given; the write waits for the next flush."""
 
     effect: int
     node: int
-    write: int | None = None
+    sets: int | None = None
     value: int = 0
 
 
@@ -223,11 +225,11 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     if isinstance(step, DisposeScope):
         return [f"scope{step.scope}.dispose()"]
     if isinstance(step, ScopeCleanup):
-        return [f"with scope{step.scope}: rt.on_cleanup(...)"]
+        return [f"with scope{step.scope}: rt.on_cleanup(...)" + ("   # it raises" if step.raises else "")]
     if isinstance(step, FlushOrder):
         return [f"rt.set_flush_order({names[step.effect]}, {step.order})"]
     if isinstance(step, Track):
-        wrote = f"; {names[step.write]}.set({step.value})" if step.write is not None else ""
+        wrote = f"; {names[step.sets]}.set({step.value})" if step.sets is not None else ""
         return [f"rt.track({names[step.effect]}, lambda: {names[step.node]}.get(){wrote})"]
     if isinstance(step, Flush):
         return ["rt.flush()"]

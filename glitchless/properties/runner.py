@@ -23,6 +23,7 @@ from typing import Any
 from glitchless.properties.hooks import StepContext, Violation, extra_checks
 from glitchless.properties.model import (
     CALLER,
+    Boom,
     EQUALS,
     Event,
     IntCopy,
@@ -117,7 +118,7 @@ def refs(step: Step) -> list[tuple[int, str]]:
         return [(step.effect, "effect")]
     if isinstance(step, Track):
         return [(step.effect, "effect"), (step.node, "readable")] + (
-            [(step.write, "signal")] if step.write is not None else [])
+            [(step.sets, "signal")] if step.sets is not None else [])
     return []
 
 
@@ -385,16 +386,23 @@ class Session:
         elif isinstance(step, Track):
             def tracked() -> Any:
                 v = self.read(step.effect, step.node)
-                if step.write is not None:
-                    self.write(step.write, step.value)
+                if step.sets is not None:
+                    self.write(step.sets, step.value)
                 return v
             v = rt.track(self.handles[step.effect], tracked)
             self.log(("tracked", step.effect, value_key(self.specs[step.node], v)))
         elif isinstance(step, ScopeCleanup):
             k, i = step.scope, self.scope_cleanups
             self.scope_cleanups += 1
+            raises = step.raises
+
+            def cleanup() -> None:
+                self.log(("scope-cleanup", k, i))
+                if raises:
+                    raise Boom(f"cleanup #{i} failed")
+
             with self.scope(k):
-                rt.on_cleanup(lambda: self.log(("scope-cleanup", k, i)))
+                rt.on_cleanup(cleanup)
         else:
             self.scope(step.scope)  # made if never used: disposing it disposes nothing
             self.scopes[step.scope].dispose()
@@ -630,7 +638,7 @@ def _remap(step: Step, new: dict[int, int]) -> Step | None:
         return dataclasses.replace(step, effect=new[step.effect])
     if isinstance(step, Track):
         return dataclasses.replace(step, effect=new[step.effect], node=new[step.node],
-                                   write=None if step.write is None else m(step.write))
+                                   sets=None if step.sets is None else m(step.sets))
     if isinstance(step, AddEffect):
         w = step.write and dataclasses.replace(step.write, target=new[step.write.target])
         return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs), write=w,
