@@ -59,6 +59,10 @@ from glitchless.properties.program import (
 from glitchless.properties.targets import Target, load_target
 
 
+class UnnamedError(Exception):
+    """A kernel error that does not name the node it is about, although the node has a name."""
+
+
 class InvalidStep(ValueError):
     """A step that does not fit the graph built so far, or needs a feature the target lacks."""
 
@@ -220,8 +224,23 @@ class Session:
         if k is None:
             return nullcontext()
         if k not in self.scopes:
-            self.scopes[k] = self.rt.scope()  # type: ignore[attr-defined]
+            try:
+                self.scopes[k] = self.rt.scope(name=f"x{k}")  # type: ignore[attr-defined]
+            except TypeError:  # a scope without names
+                self.scopes[k] = self.rt.scope()  # type: ignore[attr-defined]
         return self.scopes[k]  # type: ignore[no-any-return]
+
+    def named_scope_errors(self, k: int, fn: Callable[[], None]) -> None:
+        """fn(); the contract's errors name their node when it has one: the ReactiveError of entering a
+        disposed scope must name the scope, or this raises UnnamedError instead. (Not a group raised
+        by its dispose(): that may be a flush's group, about effects.)"""
+        try:
+            fn()
+        except Exception as exc:
+            name = getattr(self.scopes.get(k), "name", None)
+            if name and type(exc).__name__ == "ReactiveError" and f"'{name}'" not in str(exc):
+                raise UnnamedError(f"the error does not name scope {name!r}: {exc}") from exc
+            raise
 
     def write(self, signal: int, value: Any) -> None:
         self.handles[signal].set(value)
@@ -401,11 +420,14 @@ class Session:
                 if raises:
                     raise Boom(f"cleanup #{i} failed")
 
-            with self.scope(k):
-                rt.on_cleanup(cleanup)
+            def register() -> None:
+                with self.scope(k):
+                    rt.on_cleanup(cleanup)
+
+            self.named_scope_errors(k, register)
         else:
             self.scope(step.scope)  # made if never used: disposing it disposes nothing
-            self.scopes[step.scope].dispose()
+            self.named_scope_errors(step.scope, self.scopes[step.scope].dispose)
 
     # -- computed runs ---------------------------------------------------------------
 
