@@ -216,7 +216,8 @@ def draw_op(choose: Choose, s: Session) -> Step:
     if kind == "flush":
         return Flush()
     if kind == "foreign_write":
-        return Set(recent(choose, signals), choose(s.domain), "thread_update" if has("update") and choose(2) else "thread")
+        signal, value = recent(choose, signals), choose(s.domain)
+        return Set(signal, value, "thread_update" if has("update") and choose(2) else "thread")
     write = recent(choose, signals) if choose(2) else None
     return Track(recent(choose, live), recent(choose, readable), write, choose(s.domain) if write is not None else 0)
 

@@ -219,7 +219,8 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     if isinstance(step, Read):
         n = names[step.node]
         return [{"get": f"{n}.get()", "peek": f"{n}.peek()", "untracked": f"rt.untracked({n}.get)",
-                 "block": f"with rt.untracked(): {n}.get()", "thread": f"{n}.get()   # from a foreign thread"}[step.how]]
+                 "block": f"with rt.untracked(): {n}.get()",
+                 "thread": f"{n}.get()   # from a foreign thread"}[step.how]]
     if isinstance(step, Dispose):
         return [f"{names[step.node]}.dispose()"]
     if isinstance(step, DisposeScope):
@@ -239,7 +240,8 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     return lines + (["    pass"] if not step.steps else [])
 
 
-_HIDDEN_TEXT = {"peek": "with peek()", "untracked": "with rt.untracked(...)", "block": "inside `with rt.untracked():`", "thread": "from a foreign thread"}
+_HIDDEN_TEXT = {"peek": "with peek()", "untracked": "with rt.untracked(...)",
+                "block": "inside `with rt.untracked():`", "thread": "from a foreign thread"}
 
 
 def _hidden(step: AddComputed, names: list[str]) -> str:

@@ -305,7 +305,8 @@ class Session:
         self.validate_op(step)
 
     def validate_op(self, step: Step) -> None:
-        """The operations' own conditions: a live scope to create in, distinct negative orders, a live effect to track."""
+        """The operations' own conditions: a live scope to create in, distinct negative orders, a live
+        effect to track."""
         if isinstance(step, Batch):
             for inner in step.steps:
                 self.validate_op(inner)
@@ -374,7 +375,8 @@ class Session:
             self.execute_op(step)
         elif isinstance(step, Set) and step.mode in ("thread", "thread_update"):
             h = self.handles[step.signal]
-            self.on_thread(lambda: h.update(lambda _: step.value) if step.mode == "thread_update" else h.set(step.value))
+            new = step.value
+            self.on_thread(lambda: h.update(lambda _: new) if step.mode == "thread_update" else h.set(new))
         elif isinstance(step, Set):
             h = self.handles[step.signal]
             if step.mode == "update":
