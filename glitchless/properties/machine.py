@@ -206,7 +206,13 @@ def draw_op(choose: Choose, s: Session) -> Step:
         owned = s.model.scope_owned
         full = [k for k in range(SCOPES) if len(owned.get(k, ())) >= 2]
         if full or choose(4) == 1:
-            return DisposeScope(full[choose(len(full))] if full else choose(SCOPES))
+            disposal = DisposeScope(full[choose(len(full))] if full else choose(SCOPES))
+            if signals and choose(3) == 1:  # inside a batch, then a transient change the batch must hold back
+                x = recent(choose, signals)
+                now = s.model.value[x]
+                back = int(now) if isinstance(now, int) and not isinstance(now, IntCopy) else 0
+                return Batch((disposal, Set(x, (back + 1) % s.domain), Set(x, back)))
+            return disposal
         return ScopeCleanup(choose(SCOPES), choose(3) == 1) if has("on_cleanup") else draw_set(choose, s, signals)
     if kind == "scope_cleanup":
         return ScopeCleanup(choose(SCOPES), choose(3) == 1)
