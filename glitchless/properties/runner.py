@@ -33,6 +33,8 @@ from glitchless.properties.model import (
     effect_body,
     leaf_keys,
     read_key,
+    try_read,
+    unchecked_read,
     value_key,
 )
 from glitchless.properties.program import (
@@ -384,6 +386,8 @@ class Session:
             else:
                 value = {"copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)
                 h.set(self.rt.untracked(h.get) if step.mode == "same" else value)
+        elif isinstance(step, Read) and unchecked_read(self.specs, step):
+            try_read(lambda: self.read(CALLER, step.node, step.how))
         elif isinstance(step, Read):
             self._counted(lambda: self.read(CALLER, step.node, step.how))()
         elif isinstance(step, Dispose):
