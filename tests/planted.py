@@ -184,6 +184,17 @@ def dispose_skips_dependents() -> ModuleType:
     return patched_kernel(("            rt._mark(self)\n            self._subs = {}\n", "            self._subs = {}\n"))
 
 
+def scope_disposes_oldest_first() -> ModuleType:
+    """A scope's dispose() disposes what it owns oldest first, not newest first."""
+    return patched_kernel(("            for dispose in reversed(owned):\n", "            for dispose in owned:\n"))
+
+
+def untracked_block_tracks() -> ModuleType:
+    """`with rt.untracked():` keeps the observer: reads inside the block subscribe."""
+    return patched_kernel(("        self._prev = self._rt._observer\n        self._rt._observer = None\n",
+                           "        self._prev = self._rt._observer\n"))
+
+
 def nested_batch_flushes_early() -> ModuleType:
     """The end of an inner batch flushes, as if it were the outermost one."""
     return patched_kernel(("        rt._batch_depth -= 1\n        if not rt._batch_depth and rt._pending:",
@@ -236,5 +247,7 @@ REALISTIC = {
     "interrupted-effect-left-clean": interrupted_effect_left_clean,
     "interrupted-computed-left-running": interrupted_computed_left_running,
     "error-loses-traceback": error_loses_traceback,
+    "scope-disposes-oldest-first": scope_disposes_oldest_first,
+    "untracked-block-tracks": untracked_block_tracks,
 }
 """Bugs a developer could plausibly write into reactive.py, each a one-line change (a moved line at most)."""

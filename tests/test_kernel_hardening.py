@@ -328,6 +328,32 @@ def test_rule9_a_foreign_read_runs_isolated_and_does_not_block_owner_writes(rt: 
     assert seen == [10, 20]  # the foreign read cached and subscribed nothing that breaks the owner
 
 
+@pytest.mark.parametrize("kind", ["signal", "computed"])
+def test_rule9_a_foreign_read_during_a_run_keeps_no_source_of_the_previous_run(rt: Runtime, kind: str) -> None:
+    # Found by the checker (a foreign read inside an effect's run): a foreign thread reading, during the
+    # owner's run, the node the previous run read at the same position took the fast path that keeps a
+    # source, so the effect stayed subscribed to what its new run only read from a foreign thread.
+    s = rt.signal(0)
+    node: Any = s if kind == "signal" else rt.computed(lambda: s.get() + 1)
+    other = rt.signal(0)
+    runs: list[int] = []
+
+    def body() -> None:
+        if runs:  # later runs read node from a foreign thread first (where the first run read it), then other
+            t = threading.Thread(target=node.get)
+            t.start()
+            t.join(10)
+        runs.append(other.get() if runs else node.get())
+
+    rt.effect(body)
+    s.set(1)  # node changed: the second run, reading node only from a foreign thread
+    assert len(runs) == 2
+    s.set(2)
+    assert len(runs) == 2  # not subscribed to node any more
+    other.set(1)
+    assert len(runs) == 3
+
+
 # -- S9: unobserved computeds are released ----------------------------------------------
 
 

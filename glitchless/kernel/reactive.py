@@ -575,10 +575,6 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
     Subscribing at once (not after the run) means a body that writes what it
     just read is notified like any other writer's reader.
     """
-    rt = src._rt
-    if _thread_id() != rt._owner and not rt._claim():
-        src._token = 0  # a foreign read records nothing; the owner's own read of src still will
-        return
     i = obs._cursor
     sources = obs._sources
     if i < len(sources):
@@ -711,8 +707,10 @@ class Signal(Generic[T]):
         self.name = name
 
     def get(self) -> T:
-        obs = self._rt._observer
-        if obs is not None and self._token != obs._token:
+        rt = self._rt
+        obs = rt._observer
+        # A foreign thread records nothing (rule 9), not even a source the previous run read here.
+        if obs is not None and self._token != obs._token and (_thread_id() == rt._owner or rt._claim()):
             self._token = obs._token
             i = obs._cursor
             sources = obs._sources
@@ -808,8 +806,9 @@ class Computed(Generic[T]):
             return self._fn()  # a foreign thread's read: evaluated there, nothing cached (rule 9)
         # The same tracking as Signal.get, written out again: reads are the hottest
         # path, and a shared helper's call cost ~15% on read-heavy recomputes.
-        obs = self._rt._observer
-        if obs is not None and self._token != obs._token:
+        rt = self._rt
+        obs = rt._observer
+        if obs is not None and self._token != obs._token and (_thread_id() == rt._owner or rt._claim()):
             self._token = obs._token
             i = obs._cursor
             sources = obs._sources

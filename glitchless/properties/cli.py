@@ -60,7 +60,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--no-reduce", action="store_true", help="report Hypothesis's shrunk program without further reduction")
     p.add_argument("--without", metavar="PARTS",
                    help="comma-separated parts of the contract not to generate: errors, dispose_in_runs, cascades, "
-                   "transient, equals, interrupts (e.g. to check the rest on a kernel with known bugs there)")
+                   "transient, equals, interrupts, writes, ops (e.g. to check the rest on a kernel with known bugs "
+                   "there)")
     add_scale_options(p)
     p.add_argument("--json", action="store_true", help="print cases, failures and workers as JSON")
     p.set_defaults(run=_run_fuzz)

@@ -36,11 +36,16 @@ from glitchless.properties.program import (
     AddSignal,
     Batch,
     Dispose,
+    DisposeScope,
     EffectWrite,
+    Flush,
+    FlushOrder,
     Program,
     Read,
+    ScopeCleanup,
     Set,
     Step,
+    Track,
     arity_range,
 )
 from glitchless.properties.runner import Failure, Session, shrink as shrink_program
@@ -64,6 +69,8 @@ class Options:
     equals: bool = True  # custom equals on signals and computeds
     interrupts: bool = True  # fns, effects, cleanups and equals raising a BaseException (Halt: S3, S5)
     cycles: bool = True  # computeds reading themselves or later nodes (CycleError), on glitchless kernels
+    ops: bool = True  # peek/untracked blocks/foreign-thread reads in bodies, scopes, on_cleanup, current_effect,
+    # rt.track and rt.flush, rt.set_flush_order
 
 
 ALL = Options()
@@ -97,6 +104,7 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     raising = (["picky"] if opts.errors else []) + (["halting"] if opts.interrupts else [])
 
     kinds = ["set", "computed", "effect", "batch", "set", "computed", "read", "dispose", "signal", "computed"]
+    kinds += ["op"] if opts.ops else []
     if not signals:
         kinds = ["signal"]
     elif len(specs) >= max_nodes:
@@ -114,17 +122,20 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
     if kind == "signal":
         return AddSignal(choose(s.domain), maybe(opts.equals and has("equals"),
                                                  (["parity", "strict"] if opts.errors else ["parity"]) + raising))
+    if kind == "op":
+        return draw_op(choose, s)
     if kind in ("computed", "effect"):
         fn = one(list(FUNCTIONS))
         lo, hi = arity_range(fn)
         inputs = tuple(recent(choose, readable) for _ in range(lo + choose(hi - lo + 1)))
         fails = maybe(opts.errors, list(range(s.domain)))
         if kind == "computed":
-            return AddComputed(fn, inputs, maybe(opts.equals and has("equals"), ["parity"] + raising), fails,
-                               rare(opts.interrupts, list(range(s.domain))),
-                               # itself or one of the next two nodes: a cycle once they read it (glitchless only,
-                               # where a peer without cycle detection could recurse to the limit)
-                               rare(opts.cycles and s.named, [len(specs), len(specs) + 1, len(specs) + 2]))
+            return with_ops(choose, s, opts, AddComputed(
+                fn, inputs, maybe(opts.equals and has("equals"), ["parity"] + raising), fails,
+                rare(opts.interrupts, list(range(s.domain))),
+                # itself or one of the next two nodes: a cycle once they read it (glitchless only,
+                # where a peer without cycle detection could recurse to the limit)
+                rare(opts.cycles and s.named, [len(specs), len(specs) + 1, len(specs) + 2])), readable)
         write = None
         if opts.writes and choose(2):
             wkind = one(["const", "clamp", "count"] if opts.cascades else ["const", "clamp"])
@@ -144,9 +155,10 @@ def draw_step(choose: Choose, s: Session, opts: Options = ALL, max_nodes: int = 
         effect = reads_raising_equals(choose, effect, picky)
         if effect.disposes is None and opts.dispose_in_runs and choose(8) == 7:  # itself, in its run
             effect = dataclasses.replace(effect, disposes=len(specs))
-        return effect
+        return with_ops(choose, s, opts, effect, readable)
     if kind == "read":
-        return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]))
+        return Read(recent(choose, readable), one(["get"] + [h for h in ("peek", "untracked") if has(h)]
+                                                  + [h for h, f in READ_OPS if opts.ops and has(f)]))
     if kind == "dispose":
         return Dispose(recent(choose, disposable))
     if kind == "batch" and has("batch"):
@@ -162,6 +174,88 @@ def reads_raising_equals(choose: Choose, effect: AddEffect, picky: list[int]) ->
     if not picky or not choose(2):
         return effect
     return dataclasses.replace(effect, inputs=(recent(choose, picky),) + effect.inputs[1:])
+
+
+READ_OPS = (("block", "untracked_block"), ("thread", "threads"))
+HIDDEN_OPS = (("peek", "peek"), ("untracked", "untracked"), ("block", "untracked_block"), ("thread", "threads"))
+SCOPES = 2  # scope ids 0 and 1
+
+
+def with_ops(choose: Choose, s: Session, opts: Options, spec: AddComputed | AddEffect,
+             readable: list[int]) -> AddComputed | AddEffect:
+    """The node, sometimes reading a node without subscribing first, created in a scope, and (effects)
+    registering an rt.on_cleanup fn and checking rt.current_effect()."""
+    if not opts.ops:
+        return spec
+    has = s.target.supports
+    hows = [h for h, f in HIDDEN_OPS if has(f)]
+    live = [k for k in range(SCOPES) if k not in s.model.scopes_disposed] if has("scope") else []
+    # A choice of 1 (not 0) adds each: Hypothesis shrinks choices towards 0, that is towards plainer nodes.
+    hidden = None
+    if isinstance(spec, AddEffect) and spec.write is not None and spec.write.kind == "const" and hows and choose(2):
+        # Read what it then writes, the common use of peek(), and change it in the first run (which
+        # does not raise): reading it must not subscribe, or the write re-runs the effect.
+        hidden = spec.write.target
+        now = s.model.value[hidden]
+        spec = dataclasses.replace(spec, fails=None, write=dataclasses.replace(
+            spec.write, value=(int(now) + 1) % s.domain if isinstance(now, int | float) else 0))
+    elif hows and choose(3) == 1:
+        # Mostly a node the body does not read tracked too: a subscription it must not make would show.
+        others = [i for i in readable if i not in spec.inputs]
+        signals = [i for i in others if isinstance(s.specs[i], AddSignal)]
+        hidden = recent(choose, (signals if choose(2) else others) or readable)
+    how = hows[choose(len(hows))] if hidden is not None else "peek"
+    scope = live[choose(len(live))] if live and choose(4) == 1 else None
+    spec = dataclasses.replace(spec, hidden=hidden, hidden_how=how, scope=scope)  # type: ignore[arg-type]
+    if isinstance(spec, AddEffect):
+        spec = dataclasses.replace(spec, on_cleanup=has("on_cleanup") and choose(3) == 1,
+                                   current=has("current_effect") and choose(3) == 1)
+    return spec
+
+
+def draw_op(choose: Choose, s: Session) -> Step:
+    """One of the operations beyond reads and writes the target has: scopes, flush order, track, flush."""
+    has = s.target.supports
+    specs = s.specs
+    effects = [i for i, n in enumerate(specs) if isinstance(n, AddEffect)]
+    live = [i for i in effects if i not in s.model.disposed and s.handles[i] is not None]
+    readable = [i for i, n in enumerate(specs) if not isinstance(n, AddEffect)]
+    signals = [i for i, n in enumerate(specs) if isinstance(n, AddSignal)]
+    # Weighted so that scope disposals (which take a third of the nodes with them) stay rare.
+    kinds = (["dispose_scope", "scope_cleanup"] if has("scope") and has("on_cleanup") else
+             ["dispose_scope"] if has("scope") else [])
+    kinds += ["flush_order"] * 3 if effects and has("flush_order") else []
+    kinds += ["track", "track", "flush"] if live and has("track") else []
+    kinds += ["foreign_write"] if signals and has("threads") else []
+    kinds += ["set"] * max(0, 6 - len(kinds))
+    kind = kinds[choose(len(kinds))]
+    if kind == "set":
+        return draw_set(choose, s, signals)
+    if kind == "dispose_scope":
+        # A scope that owns two things or more: the order it disposes them in shows.
+        owned = s.model.scope_owned
+        full = [k for k in range(SCOPES) if len(owned.get(k, ())) >= 2]
+        if full or choose(4) == 1:
+            disposal = DisposeScope(full[choose(len(full))] if full else choose(SCOPES))
+            if signals and choose(3) == 1:  # inside a batch, then a transient change the batch must hold back
+                x = recent(choose, signals)
+                now = s.model.value[x]
+                back = int(now) if isinstance(now, int) and not isinstance(now, IntCopy) else 0
+                return Batch((disposal, Set(x, (back + 1) % s.domain), Set(x, back)))
+            return disposal
+        return ScopeCleanup(choose(SCOPES), choose(3) == 1) if has("on_cleanup") else draw_set(choose, s, signals)
+    if kind == "scope_cleanup":
+        return ScopeCleanup(choose(SCOPES), choose(3) == 1)
+    if kind == "flush_order":
+        e = recent(choose, effects)
+        return FlushOrder(e, -1 - e - 16 * choose(4))  # never equal to another effect's order
+    if kind == "flush":
+        return Flush()
+    if kind == "foreign_write":
+        signal, value = recent(choose, signals), choose(s.domain)
+        return Set(signal, value, "thread_update" if has("update") and choose(2) else "thread")
+    write = recent(choose, signals) if choose(2) else None
+    return Track(recent(choose, live), recent(choose, readable), write, choose(s.domain) if write is not None else 0)
 
 
 def recent(choose: Choose, pool: list[int]) -> int:
@@ -180,7 +274,10 @@ def draw_inner(choose: Choose, s: Session, opts: Options, signals: list[int], re
     kinds = ["set", "set", "read"] + (["dispose"] if disposable else []) + (["flip"] if opts.transient else [])
     kinds += ["batch"] if depth else []
     kinds += ["walk"] if opts.errors else []
+    kinds += ["flush"] if opts.ops and s.target.supports("track") else []
     kind = kinds[choose(len(kinds))]
+    if kind == "flush":
+        return Flush()
     if kind == "read":
         return Read(recent(choose, readable))
     if kind == "dispose":

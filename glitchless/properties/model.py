@@ -37,10 +37,15 @@ from glitchless.properties.program import (
     AddSignal,
     Batch,
     Dispose,
+    DisposeScope,
+    Flush,
+    FlushOrder,
     NodeSpec,
     Read,
+    ScopeCleanup,
     Set,
     Step,
+    Track,
 )
 
 Event = tuple[Any, ...]
@@ -91,6 +96,13 @@ class ModelRunaway(Exception):
 
 
 ModelRunaway.__name__ = "RunawayEffectError"
+
+
+class ModelReactiveError(Exception):
+    """What entering a disposed scope raises; keyed like the kernel's ReactiveError."""
+
+
+ModelReactiveError.__name__ = "ReactiveError"
 
 
 def equal(kind: str | None, a: Any, b: Any) -> bool:
@@ -155,6 +167,34 @@ def value_key(spec: NodeSpec, v: Any) -> Key:
     return ("=", v) if isinstance(spec, AddComputed) else (type(v).__name__, v)
 
 
+def behind_parity(specs: list[NodeSpec], node: int) -> bool:
+    """Is a parity computed upstream of `node`? (Its cached value is only known up to parity.)"""
+    spec = specs[node]
+    return isinstance(spec, AddComputed) and any(
+        (isinstance(specs[i], AddComputed) and specs[i].equals == "parity") or behind_parity(specs, i)  # type: ignore[union-attr]
+        for i in spec.inputs)
+
+
+def read_key(specs: list[NodeSpec], node: int, v: Any, how: str) -> Key:
+    """A read's value as compared. A foreign thread evaluates a stale computed afresh (rule 9), where the
+    owner keeps a value a parity computed upstream cut off: behind one, its value is not compared."""
+    if how == "thread" and behind_parity(specs, node):
+        return ("?",)
+    return value_key(specs[node], v)
+
+
+def unchecked_read(specs: list[NodeSpec], step: Read) -> bool:
+    """A foreign read behind a parity computed: neither its value nor its error is compared (see read_key)."""
+    return step.how == "thread" and behind_parity(specs, step.node)
+
+
+def try_read(read: Callable[[], Any]) -> None:
+    try:
+        read()
+    except Exception:
+        pass
+
+
 def apply(fn: str, arity: int, read: Callable[[int], Any], modulus: int) -> Any:
     """Evaluate `fn` over `arity` inputs, calling `read(i)` only for the inputs it looks at."""
     if fn == "sum":
@@ -184,11 +224,23 @@ class Api(Protocol):
     def read(self, by: int, node: int, how: str = "get") -> Any: ...
     def write(self, signal: int, value: Any) -> None: ...
     def dispose(self, node: int) -> None: ...
+    def on_cleanup(self, node: int, fn: Callable[[], None]) -> None: ...
+    def current(self, node: int) -> bool: ...
+
+
+def _read_hidden(api: Api, node: int, spec: AddComputed | AddEffect) -> None:
+    """The read that must not subscribe (peek, `with rt.untracked():`, a foreign thread); its error is ignored."""
+    if spec.hidden is not None:
+        try:
+            api.read(node, spec.hidden, spec.hidden_how)
+        except Exception:
+            pass
 
 
 def computed_body(api: Api, node: int, spec: AddComputed) -> Callable[[], Any]:
     def body() -> Any:
         api.log(("crun", node))
+        _read_hidden(api, node, spec)
         result = apply(spec.fn, len(spec.inputs), lambda i: api.read(node, spec.inputs[i]), api.domain)
         if result == spec.fails:
             raise Boom(f"c{node} failed")
@@ -223,6 +275,11 @@ def effect_body(api: Api, node: int, spec: AddEffect) -> Callable[[], Callable[[
     def body() -> Callable[[], None] | None:
         api.log(("run", node))
         try:
+            if spec.on_cleanup:
+                api.on_cleanup(node, lambda: api.log(("on-cleanup", node)))
+            if spec.current:
+                api.log(("current", node, api.current(node)))
+            _read_hidden(api, node, spec)
             result = apply(spec.fn, len(spec.inputs), lambda i: api.read(node, spec.inputs[i]), api.domain)
             if spec.untracked is not None:
                 api.read(node, spec.untracked, "untracked")
@@ -285,6 +342,12 @@ class Model:
         self.halted: set[int] = set()  # computeds a Halt interrupted in this step (laziness checks)
         self.named = False  # the kernel names nodes: two disposal errors are equal only for one computed
         self.running: set[int] = set()  # computeds whose fn is running: reading one is a cycle
+        self.registered: dict[int, list[Callable[[], None]]] = {}  # effect -> its rt.on_cleanup fns
+        self.scope_owned: dict[int, list[int]] = {}  # scope -> nodes created in it; -1 - i: its cleanup i
+        self.scope_cleanups = 0  # rt.on_cleanup fns registered on scopes so far
+        self.raising_cleanups: set[int] = set()  # which of them raise
+        self.scopes_disposed: set[int] = set()
+        self.order: dict[int, int] = {}  # effect -> the order rt.set_flush_order gave it
 
     # -- Api ------------------------------------------------------------------
 
@@ -293,19 +356,39 @@ class Model:
             self.events.append(event)
 
     def read(self, by: int, node: int, how: str = "get") -> Any:
-        v = self.outcome(node)
+        v = self.outcome(node) if how != "thread" else self.foreign(node)
         spec = self.specs[node]
         tracked = how == "get" and by != CALLER
         if tracked and isinstance(self.specs[by], AddComputed):
             if node not in [d for d, _ in self.deps[by]]:
                 self.deps[by].append((node, self.version[node]))
-        else:
+        elif by == CALLER or not isinstance(self.specs[by], AddComputed):  # a computed's untracked reads: not logged
             if tracked and node not in [d for d, _ in self.deps[by]]:
                 self.deps[by].append((node, v))
-            self.log(("read", by, node, value_key(spec, v)))
+            self.log(("read", by, node, read_key(self.specs, node, v, how)))
         if isinstance(v, BaseException):
             raise v
         return v
+
+    def on_cleanup(self, node: int, fn: Callable[[], None]) -> None:
+        self.registered.setdefault(node, []).append(fn)
+
+    def current(self, node: int) -> bool:
+        return True
+
+    def foreign(self, node: int) -> Any:
+        """Rule 9: a foreign thread's read caches nothing. (Evaluated here with caching, then undone: it
+        differs from the kernel's uncached evaluation only behind a parity computed, see `read_key`.)"""
+        saved = (list(self.value), list(self.version), [list(d) for d in self.deps])
+        try:
+            return self.outcome(node)
+        finally:
+            self.value, self.version, self.deps = saved
+
+    def take_cleanups(self, effect: int) -> list[Callable[[], None]]:
+        """Rule 4: the rt.on_cleanup fns in registration order, the returned cleanup last."""
+        returned = self.cleanups.pop(effect, None)
+        return self.registered.pop(effect, []) + ([returned] if returned is not None else [])
 
     def write(self, signal: int, value: Any) -> None:
         old = self.value[signal]
@@ -326,9 +409,16 @@ class Model:
         if isinstance(self.specs[node], AddEffect):
             self.pending = [e for e in self.pending if e != node]
             self.deps[node] = []
-            cleanup = self.cleanups.pop(node, None)
-            if cleanup is not None:
-                cleanup()
+            errors: list[BaseException] = []
+            for cleanup in self.take_cleanups(node):
+                try:
+                    cleanup()
+                except Exception as exc:
+                    errors.append(exc)
+            if len(errors) == 1:
+                raise errors[0]
+            if errors:
+                raise ModelRaise(errors)
             return
         # Only an observed computed (an effect downstream) is subscribed to in the kernel (S9): only
         # its disposal is news that flushes, and with it anything a runaway left pending.
@@ -466,14 +556,15 @@ class Model:
     def run(self, effect: int, errors: list[BaseException]) -> bool:
         """One run: its cleanup, then (unless that disposed it, S7) its body. False if the body raised."""
         self.dirty.discard(effect)
-        cleanup = self.cleanups.pop(effect, None)
-        if cleanup is not None:
+        cleanups = self.take_cleanups(effect)
+        for k, cleanup in enumerate(cleanups):
             try:
                 cleanup()
             except Exception as exc:
                 errors.append(exc)  # S1: the body still runs
             except Halt:
-                self.dirty.add(effect)  # S3: it runs at the next flush
+                self.registered[effect] = cleanups[k + 1 :]  # S3: the rest still run, later, with the run
+                self.dirty.add(effect)
                 raise
         if effect in self.disposed:
             return True
@@ -510,7 +601,7 @@ class Model:
                 if rounds > self.max_rounds:
                     errors.append(ModelRunaway())
                     return
-                queue = sorted(self.pending)
+                queue = sorted(self.pending, key=self.flush_key)
                 self.pending = []
                 self.queued = set(queue)
                 for k, e in enumerate(queue):
@@ -539,6 +630,10 @@ class Model:
             self.queued = set()
             self.depth -= 1
 
+    def flush_key(self, effect: int) -> tuple[int, int]:
+        """Set orders (all negative) first, then the rest in creation order."""
+        return (0, self.order[effect]) if effect in self.order else (1, effect)
+
     def flush_if_idle(self) -> None:
         if self.depth == 0 and self.pending:
             errors: list[BaseException] = []
@@ -564,6 +659,8 @@ class Model:
     def execute(self, step: Step) -> None:
         if isinstance(step, AddSignal | AddComputed | AddEffect):
             self.add(step)
+        elif isinstance(step, Set) and step.mode in ("thread", "thread_update"):
+            raise ModelReactiveError("a write from a foreign thread, and no scheduler to hand it to")
         elif isinstance(step, Set):
             old = self.value[step.signal]
             value = {"same": old, "copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)
@@ -571,10 +668,14 @@ class Model:
             # Any set outside a batch flushes, even an equal one: it runs what a runaway or an
             # interrupted flush left pending (S3), and nothing when nothing is.
             self.flush_if_idle()
+        elif isinstance(step, Read) and unchecked_read(self.specs, step):
+            try_read(lambda: self.read(CALLER, step.node, step.how))
         elif isinstance(step, Read):
             self.read(CALLER, step.node, step.how)
         elif isinstance(step, Dispose):
             self.dispose(step.node)
+        elif isinstance(step, DisposeScope | ScopeCleanup | FlushOrder | Track | Flush):
+            self.execute_op(step)
         else:
             self.depth += 1
             try:
@@ -583,6 +684,58 @@ class Model:
             finally:
                 self.depth -= 1
                 self.flush_if_idle()  # a flush error replaces the one that left the batch, as in Python
+
+    def execute_op(self, step: DisposeScope | ScopeCleanup | FlushOrder | Track | Flush) -> None:
+        if isinstance(step, FlushOrder):
+            self.order[step.effect] = step.order
+        elif isinstance(step, Flush):
+            self.flush_if_idle()
+        elif isinstance(step, Track):
+            self.track(step)
+        elif isinstance(step, ScopeCleanup):
+            i = self.scope_cleanups
+            self.scope_cleanups += 1
+            if step.scope in self.scopes_disposed:
+                raise ModelReactiveError("a disposed scope was entered")
+            self.scope_owned.setdefault(step.scope, []).append(-1 - i)
+            if step.raises:
+                self.raising_cleanups.add(i)
+        else:
+            self.dispose_scope(step.scope)
+
+    def track(self, step: Track) -> None:
+        """rt.track: the step's reads replace the effect's dependencies; its write waits for the next flush."""
+        self.deps[step.effect] = []
+        self.depth += 1
+        try:
+            v = self.read(step.effect, step.node)
+            if step.sets is not None:
+                self.write(step.sets, step.value)
+        finally:
+            self.depth -= 1
+        self.log(("tracked", step.effect, value_key(self.specs[step.node], v)))
+
+    def dispose_scope(self, scope: int) -> None:
+        """Rule 7: everything created in it, and its cleanups, newest first; then the flush."""
+        if scope in self.scopes_disposed:
+            return
+        self.scopes_disposed.add(scope)
+        errors: list[BaseException] = []
+        self.depth += 1
+        try:
+            for node in reversed(self.scope_owned.pop(scope, [])):
+                if node < 0:
+                    self.log(("scope-cleanup", scope, -1 - node))
+                    if -1 - node in self.raising_cleanups:
+                        errors.append(Boom(f"cleanup #{-1 - node} failed"))
+                else:
+                    self.dispose_collecting(node, errors)
+        finally:
+            self.depth -= 1
+        if self.depth == 0 and self.pending:
+            self.flush(errors)
+        if errors:
+            raise ModelRaise(errors)
 
     def add(self, spec: NodeSpec) -> None:
         node = len(self.specs)
@@ -595,6 +748,8 @@ class Model:
             self.bodies.append(None)
             return
         self.value.append(_UNSET)
+        if spec.scope is not None:
+            self.scope_owned.setdefault(spec.scope, []).append(node)
         if isinstance(spec, AddComputed):
             self.bodies.append(computed_body(self, node, spec))
             return

@@ -17,8 +17,11 @@ from typing import Any, Literal, TypeAlias
 FunctionName: TypeAlias = str
 FUNCTIONS: tuple[str, ...] = ("sum", "max", "min", "parity", "if", "coalesce")
 WRITE_KINDS = ("const", "clamp", "count")
-SET_MODES = ("new", "same", "copy", "float", "update")
-HOWS = ("get", "peek", "untracked")
+SET_MODES = ("new", "same", "copy", "float", "update", "thread", "thread_update")
+HOWS = ("get", "peek", "untracked", "block", "thread")
+# How a node body reads its `hidden` node without subscribing: `peek()`, `rt.untracked(node.get)`, inside
+# `with rt.untracked():`, or from a foreign thread started and joined at once (rule 9).
+HIDDEN_HOWS = ("peek", "untracked", "block", "thread")
 
 
 def arity_range(fn: str) -> tuple[int, int]:
@@ -52,6 +55,9 @@ class AddComputed:
     fails: int | None = None
     halts: int | None = None
     later: int | None = None
+    hidden: int | None = None
+    hidden_how: Literal["peek", "untracked", "block", "thread"] = "peek"
+    scope: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,24 +90,31 @@ class AddEffect:
     cleanup_raises: bool = False
     halts: int | None = None
     cleanup_halts: bool = False
+    hidden: int | None = None
+    hidden_how: Literal["peek", "untracked", "block", "thread"] = "peek"
+    scope: int | None = None
+    on_cleanup: bool = False
+    current: bool = False
 
 
 @dataclass(frozen=True)
 class Set:
     """A caller's write. new: `value`; same: the current object back; copy: an equal int subclass
-    object; float: float(value); update: `s.update(lambda v: value)`."""
+    object; float: float(value); update: `s.update(lambda v: value)`; thread, thread_update: set or
+    update from a foreign thread, started and joined at once (without a scheduler: ReactiveError, rule 9)."""
 
     signal: int
     value: int = 0
-    mode: Literal["new", "same", "copy", "float", "update"] = "new"
+    mode: Literal["new", "same", "copy", "float", "update", "thread", "thread_update"] = "new"
 
 
 @dataclass(frozen=True)
 class Read:
-    """A caller's read: `node.get()`, `node.peek()` or `rt.untracked(node.get)`."""
+    """A caller's read: `node.get()`, `node.peek()`, `rt.untracked(node.get)`, `node.get()` inside
+    `with rt.untracked():` (block) or from a foreign thread, started and joined at once (thread)."""
 
     node: int
-    how: Literal["get", "peek", "untracked"] = "get"
+    how: Literal["get", "peek", "untracked", "block", "thread"] = "get"
 
 
 @dataclass(frozen=True)
@@ -116,11 +129,55 @@ class Batch:
     steps: tuple[Step, ...]
 
 
+@dataclass(frozen=True)
+class DisposeScope:
+    """`scopes[scope].dispose()`: the scope the nodes created with `scope=...` belong to (rule 7)."""
+
+    scope: int
+
+
+@dataclass(frozen=True)
+class ScopeCleanup:
+    """`with scopes[scope]: rt.on_cleanup(fn)`: fn runs when the scope is disposed, newest first; with
+    `raises`, fn raises (the scope still disposes the rest, then the error propagates)."""
+
+    scope: int
+    raises: bool = False
+
+
+@dataclass(frozen=True)
+class FlushOrder:
+    """`rt.set_flush_order(effect, order)`; order < 0, so it runs before every effect left at its default
+    (creation order), and orders set on two effects differ."""
+
+    effect: int
+    order: int
+
+
+@dataclass(frozen=True)
+class Track:
+    """`rt.track(effect, step)`: step reads `node` (it replaces the effect's dependencies), then writes
+    `value` to signal `sets` if given; the write waits for the next flush."""
+
+    effect: int
+    node: int
+    sets: int | None = None
+    value: int = 0
+
+
+@dataclass(frozen=True)
+class Flush:
+    """`rt.flush()`: runs pending effects, unless inside a batch."""
+
+
 NodeSpec: TypeAlias = AddSignal | AddComputed | AddEffect
-Step: TypeAlias = AddSignal | AddComputed | AddEffect | Set | Read | Dispose | Batch
+Step: TypeAlias = (AddSignal | AddComputed | AddEffect | Set | Read | Dispose | Batch | DisposeScope | ScopeCleanup
+                   | FlushOrder | Track | Flush)
 NODE_TYPES = (AddSignal, AddComputed, AddEffect)
 _KINDS: dict[str, type[Any]] = {"signal": AddSignal, "computed": AddComputed, "effect": AddEffect, "set": Set,
-                                 "read": Read, "dispose": Dispose, "batch": Batch}
+                                 "read": Read, "dispose": Dispose, "batch": Batch, "dispose_scope": DisposeScope,
+                                 "scope_cleanup": ScopeCleanup, "flush_order": FlushOrder, "track": Track,
+                                 "flush": Flush}
 
 
 def node_names(steps: tuple[Step, ...] | list[Step]) -> list[str]:
@@ -144,9 +201,13 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
             f"; raises when = {step.fails}" if step.fails is not None else "") + (
             f"; halts when = {step.halts}" if step.halts is not None else "") + (
             f"; then reads node {step.later} if it exists" if step.later is not None else "")
-        return [f"{names[index]} = computed({call(step.fn, step.inputs)}{extra})"]
+        return [_in_scope(step.scope, f"{names[index]} = computed({call(step.fn, step.inputs)}{extra}"
+                          + _hidden(step, names) + ")")]
     if isinstance(step, AddEffect):
-        parts = [f"reads {call(step.fn, step.inputs)}"]
+        parts = ([f"reads {names[step.hidden]} {_HIDDEN_TEXT[step.hidden_how]}"] if step.hidden is not None else [])
+        parts += ["registers rt.on_cleanup(...)"] if step.on_cleanup else []
+        parts += ["checks rt.current_effect() is itself"] if step.current else []
+        parts.append(f"reads {call(step.fn, step.inputs)}")
         if step.untracked is not None:
             parts.append(f"untracked read of {names[step.untracked]}")
         if step.write is not None:
@@ -164,21 +225,48 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
             what += ["raises after an odd result"] if step.cleanup_raises else []
             what += ["halts (BaseException) after an even result"] if step.cleanup_halts else []
             parts.append("returns a cleanup" + (f" that {' and '.join(what)}" if what else ""))
-        return [f"{names[index]} = effect({'; '.join(parts)})"]
+        return [_in_scope(step.scope, f"{names[index]} = effect({'; '.join(parts)})")]
     if isinstance(step, Set):
         s = names[step.signal]
         return [{"new": f"{s}.set({step.value})", "same": f"{s}.set({s}.peek())   # the same object",
                  "copy": f"{s}.set(IntCopy({step.value}))   # equal, not identical",
-                 "float": f"{s}.set({float(step.value)})", "update": f"{s}.update(lambda _: {step.value})"}[step.mode]]
+                 "float": f"{s}.set({float(step.value)})", "update": f"{s}.update(lambda _: {step.value})",
+                 "thread": f"{s}.set({step.value})   # from a foreign thread",
+                 "thread_update": f"{s}.update(lambda _: {step.value})   # from a foreign thread"}[step.mode]]
     if isinstance(step, Read):
         n = names[step.node]
-        return [{"get": f"{n}.get()", "peek": f"{n}.peek()", "untracked": f"rt.untracked({n}.get)"}[step.how]]
+        return [{"get": f"{n}.get()", "peek": f"{n}.peek()", "untracked": f"rt.untracked({n}.get)",
+                 "block": f"with rt.untracked(): {n}.get()",
+                 "thread": f"{n}.get()   # from a foreign thread"}[step.how]]
     if isinstance(step, Dispose):
         return [f"{names[step.node]}.dispose()"]
+    if isinstance(step, DisposeScope):
+        return [f"scope{step.scope}.dispose()"]
+    if isinstance(step, ScopeCleanup):
+        return [f"with scope{step.scope}: rt.on_cleanup(...)" + ("   # it raises" if step.raises else "")]
+    if isinstance(step, FlushOrder):
+        return [f"rt.set_flush_order({names[step.effect]}, {step.order})"]
+    if isinstance(step, Track):
+        wrote = f"; {names[step.sets]}.set({step.value})" if step.sets is not None else ""
+        return [f"rt.track({names[step.effect]}, lambda: {names[step.node]}.get(){wrote})"]
+    if isinstance(step, Flush):
+        return ["rt.flush()"]
     lines = ["with rt.batch():"]
     for inner in step.steps:
         lines.extend("    " + line for line in describe_step(inner, names))
     return lines + (["    pass"] if not step.steps else [])
+
+
+_HIDDEN_TEXT = {"peek": "with peek()", "untracked": "with rt.untracked(...)",
+                "block": "inside `with rt.untracked():`", "thread": "from a foreign thread"}
+
+
+def _hidden(step: AddComputed, names: list[str]) -> str:
+    return f"; reads {names[step.hidden]} {_HIDDEN_TEXT[step.hidden_how]} first" if step.hidden is not None else ""
+
+
+def _in_scope(scope: int | None, line: str) -> str:
+    return line if scope is None else f"with scope{scope}: {line}"
 
 
 @dataclass(frozen=True)
@@ -248,6 +336,8 @@ def _decode(item: Any) -> Step:
         args["write"] = EffectWrite(int(t), k, int(v))
     if args.get("mode", "new") not in SET_MODES or args.get("how", "get") not in HOWS:
         raise ValueError(f"unknown mode in {item!r}")
+    if args.get("hidden_how", "peek") not in HIDDEN_HOWS:
+        raise ValueError(f"unknown hidden_how in {item!r}")
     if args.get("fn", "sum") not in FUNCTIONS:
         raise ValueError(f"unknown function {args['fn']!r}")
     try:

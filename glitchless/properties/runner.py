@@ -16,6 +16,8 @@ import dataclasses
 import re
 import shlex
 import sys
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from glitchless.properties.hooks import StepContext, Violation, extra_checks
 from glitchless.properties.model import (
     CALLER,
+    Boom,
     EQUALS,
     Event,
     Halt,
@@ -32,6 +35,9 @@ from glitchless.properties.model import (
     computed_body,
     effect_body,
     leaf_keys,
+    read_key,
+    try_read,
+    unchecked_read,
     value_key,
 )
 from glitchless.properties.program import (
@@ -41,16 +47,25 @@ from glitchless.properties.program import (
     AddSignal,
     Batch,
     Dispose,
+    DisposeScope,
+    Flush,
+    FlushOrder,
     NodeSpec,
     Program,
     Read,
+    ScopeCleanup,
     Set,
     Step,
+    Track,
     arity_range,
     describe_step,
     node_names,
 )
 from glitchless.properties.targets import Target, load_target
+
+
+class UnnamedError(Exception):
+    """A kernel error that does not name the node it is about, although the node has a name."""
 
 
 class InvalidStep(ValueError):
@@ -61,23 +76,42 @@ def features_of(step: Step) -> set[str]:
     """The optional target features a step uses (see targets.FEATURES)."""
     if isinstance(step, Batch):
         return set().union(*(features_of(s) for s in step.steps)) | {"batch"}
-    if isinstance(step, AddSignal | AddComputed):
+    if isinstance(step, AddSignal):
         return {"equals"} if step.equals else set()
+    if isinstance(step, AddComputed):
+        return ({"equals"} if step.equals else set()) | _op_features(step)
     if isinstance(step, AddEffect):
-        return ({"cleanups"} if step.cleanup else set()) | ({"untracked"} if step.untracked is not None else set())
+        return ({"cleanups"} if step.cleanup else set()) | ({"untracked"} if step.untracked is not None else set()) | (
+            _op_features(step))
     if isinstance(step, Set):
-        return {"update"} if step.mode == "update" else set()
+        return {"update"} if step.mode == "update" else {"threads", "update"} if step.mode == "thread_update" else (
+            {"threads"} if step.mode == "thread" else set())
     if isinstance(step, Read):
-        return {"peek"} if step.how == "peek" else {"untracked"} if step.how == "untracked" else set()
-    return set()
+        return {"peek"} if step.how == "peek" else {"untracked"} if step.how == "untracked" else _HOW_FEATURE.get(
+            step.how, set())
+    return {DisposeScope: {"scope"}, ScopeCleanup: {"scope", "on_cleanup"}, FlushOrder: {"flush_order"},
+            Track: {"track"}, Flush: {"track"}}.get(type(step), set())
+
+
+_HOW_FEATURE = {"peek": {"peek"}, "untracked": {"untracked"}, "block": {"untracked_block"}, "thread": {"threads"}}
+
+
+def _op_features(step: AddComputed | AddEffect) -> set[str]:
+    """The features of the operations a node body does besides its reads (see targets.FEATURES)."""
+    found = set(_HOW_FEATURE[step.hidden_how]) if step.hidden is not None else set()
+    found |= {"scope"} if step.scope is not None else set()
+    if isinstance(step, AddEffect):
+        found |= ({"on_cleanup"} if step.on_cleanup else set()) | ({"current_effect"} if step.current else set())
+    return found
 
 
 def refs(step: Step) -> list[tuple[int, str]]:
     """The nodes a step refers to, with the kind each must be ("readable", "signal", "disposable")."""
     if isinstance(step, AddComputed):
-        return [(i, "readable") for i in step.inputs]
+        return [(i, "readable") for i in step.inputs] + ([(step.hidden, "readable")] if step.hidden is not None else [])
     if isinstance(step, AddEffect):
         out = [(i, "readable") for i in step.inputs]
+        out += [(step.hidden, "readable")] if step.hidden is not None else []
         out += [(step.untracked, "readable")] if step.untracked is not None else []
         out += [(step.write.target, "signal")] if step.write is not None else []
         return out + [(n, "disposable") for n in (step.disposes, step.cleanup_disposes) if n is not None]
@@ -89,6 +123,11 @@ def refs(step: Step) -> list[tuple[int, str]]:
         return [(step.node, "disposable")]
     if isinstance(step, Batch):
         return [r for s in step.steps for r in refs(s)]
+    if isinstance(step, FlushOrder):
+        return [(step.effect, "effect")]
+    if isinstance(step, Track):
+        return [(step.effect, "effect"), (step.node, "readable")] + (
+            [(step.sets, "signal")] if step.sets is not None else [])
     return []
 
 
@@ -111,6 +150,10 @@ class Session:
         self.last_run: dict[int, tuple[int, tuple[int, ...]]] = {}  # computed -> (step, upstream changes) of its last run
         self.before: tuple[list[int], set[int]] = ([], set())  # the model's change counts before this step
         self.broken = False  # target and model diverged: later steps are not checked
+        self.scopes: dict[int, Any] = {}  # rt.scope() objects, made when first used
+        self.scope_cleanups = 0  # rt.on_cleanup fns registered on scopes so far (each logs its number)
+        self.foreign = 0  # reads from a foreign thread in progress: their computed runs are not checked
+        self.first_current: dict[int, Any] = {}  # effect -> rt.current_effect() during its first run
         self.violations: list[Violation] = []
         # A glitchless Runtime (it has the layers built on one): its nodes get names, which its error
         # messages and reprs must show (the contract: "each message names the node when it has a name").
@@ -124,6 +167,8 @@ class Session:
     # -- the Api the node bodies use, on the target ---------------------------------
 
     def log(self, event: Event) -> None:
+        if self.foreign and (event[0] == "crun" or (event[0] == "read" and event[1] != CALLER)):
+            return  # a foreign thread's evaluation caches nothing (rule 9): not a run to check
         if event[0] == "crun":  # who else is running, and are we inside a batch's body
             self.side.append(("crun", event[1], self.active - 1, self.in_batch))
         elif (event[0] == "read" and event[1] != CALLER
@@ -135,14 +180,78 @@ class Session:
     def read(self, by: int, node: int, how: str = "get") -> Any:
         h = self.handles[node]
         try:
-            v = h.get() if how == "get" else h.peek() if how == "peek" else self.rt.untracked(h.get)
+            v = h.get() if how == "get" else h.peek() if how == "peek" else self.rt.untracked(h.get) if (
+                how == "untracked") else self.read_block(h) if how == "block" else self.read_foreign(h)
         except Exception as exc:
-            self.log(("read", by, node, value_key(self.specs[node], exc)))
+            self.log(("read", by, node, read_key(self.specs, node, exc, how)))
             if self.named:
                 self.kernel_errors.append(exc)
             raise
-        self.log(("read", by, node, value_key(self.specs[node], v)))
+        self.log(("read", by, node, read_key(self.specs, node, v, how)))
         return v
+
+    def read_block(self, h: Any) -> Any:
+        with self.rt.untracked():  # type: ignore[call-arg]
+            return h.get()
+
+    def read_foreign(self, h: Any) -> Any:
+        """h.get() on a new thread, joined at once (rule 9: isolated, never subscribes or caches)."""
+        return self.on_thread(h.get)
+
+    def on_thread(self, fn: Callable[[], Any]) -> Any:
+        """fn() on a new thread, joined at once; its result or exception, here."""
+        out: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                out.append((True, fn()))
+            except Exception as exc:
+                out.append((False, exc))
+
+        thread = threading.Thread(target=run, name="glitchless-foreign-read")
+        self.foreign += 1
+        try:
+            thread.start()
+            thread.join()
+        finally:
+            self.foreign -= 1
+        ok, v = out[0]
+        if not ok:
+            raise v
+        return v
+
+    def on_cleanup(self, node: int, fn: Callable[[], None]) -> None:
+        self.rt.on_cleanup(fn)  # type: ignore[attr-defined]
+
+    def current(self, node: int) -> bool:
+        """Is rt.current_effect() the running effect? In its first run (no handle yet): an effect, no other's."""
+        cur = self.rt.current_effect()  # type: ignore[attr-defined]
+        if node not in self.first_current:
+            self.first_current[node] = cur
+            return cur is not None and all(cur is not h for i, h in enumerate(self.handles) if i != node)
+        return cur is self.handles[node]
+
+    def scope(self, k: int | None) -> AbstractContextManager[Any]:
+        if k is None:
+            return nullcontext()
+        if k not in self.scopes:
+            try:
+                self.scopes[k] = self.rt.scope(name=f"x{k}")  # type: ignore[attr-defined]
+            except TypeError:  # a scope without names
+                self.scopes[k] = self.rt.scope()  # type: ignore[attr-defined]
+        return self.scopes[k]  # type: ignore[no-any-return]
+
+    def named_scope_errors(self, k: int, fn: Callable[[], None]) -> None:
+        """fn(); the contract's errors name their node when it has one: the ReactiveError of entering a
+        disposed scope must name the scope, or this raises UnnamedError instead. (Not a group raised
+        by its dispose(): that may be a flush's group, about effects.)"""
+        try:
+            fn()
+        except Exception as exc:
+            name = getattr(self.scopes.get(k), "name", None)
+            if name and type(exc).__name__ == "ReactiveError" and f"'{name}'" not in str(exc):
+                raise UnnamedError(f"the error does not name scope {name!r}: {exc}") from exc
+            raise
 
     def write(self, signal: int, value: Any) -> None:
         self.handles[signal].set(value)
@@ -190,7 +299,7 @@ class Session:
                 raise InvalidStep(f"node {node} does not exist yet")
             spec = step if own else self.specs[node]
             ok = {"readable": not isinstance(spec, AddEffect), "signal": isinstance(spec, AddSignal),
-                  "disposable": not isinstance(spec, AddSignal)}[kind]
+                  "disposable": not isinstance(spec, AddSignal), "effect": isinstance(spec, AddEffect)}[kind]
             if not ok:
                 raise InvalidStep(f"node {node} is not a {kind} node")
             if kind == "disposable" and isinstance(spec, AddComputed) and "dispose_computed" in self.target.unsupported:
@@ -204,6 +313,23 @@ class Session:
         lacking = features_of(step) & self.target.unsupported
         if lacking:
             raise InvalidStep(f"{self.target.name} does not support {', '.join(sorted(lacking))}")
+        self.validate_op(step)
+
+    def validate_op(self, step: Step) -> None:
+        """The operations' own conditions: a live scope to create in, distinct negative orders, a live
+        effect to track."""
+        if isinstance(step, Batch):
+            for inner in step.steps:
+                self.validate_op(inner)
+        if isinstance(step, AddComputed | AddEffect) and step.scope in self.model.scopes_disposed:
+            raise InvalidStep(f"scope{step.scope} is disposed: nothing is created in it")
+        if isinstance(step, FlushOrder) and (step.order >= 0 or step.order in [
+                o for e, o in self.model.order.items() if e != step.effect]):
+            raise InvalidStep(f"flush order {step.order}: orders are negative and differ between effects")
+        if isinstance(step, Track) and (step.effect in self.model.disposed or self.handles[step.effect] is None):
+            raise InvalidStep(f"effect {step.effect} is disposed: rt.track needs a live effect")
+        if isinstance(step, Batch) and any(isinstance(s, Track) for s in step.steps):
+            raise InvalidStep("rt.track is called outside batches")
 
     def apply(self, step: Step) -> list[Violation]:
         """Apply one step to both; return the enabled violations it shows (at most one)."""
@@ -258,10 +384,21 @@ class Session:
             if isinstance(step, AddSignal):
                 self.handles[node] = self.rt.signal(step.init, **kw)
             elif isinstance(step, AddComputed):
-                self.handles[node] = self.rt.computed(self._counted(computed_body(self, node, step)), **kw)
+                with self.scope(step.scope):
+                    self.handles[node] = self.rt.computed(self._counted(computed_body(self, node, step)), **kw)
             else:
-                self.handles[node] = self.rt.effect(self._counted(self._own_handle(node, effect_body(self, node, step))),
-                                                    **kw)
+                with self.scope(step.scope):
+                    self.handles[node] = self.rt.effect(
+                        self._counted(self._own_handle(node, effect_body(self, node, step))), **kw)
+                first = self.first_current.get(node)
+                if step.current and first is not None and first is not self.handles[node]:
+                    self.log(("current", node, False))  # its first run saw another object than rt.effect returned
+        elif isinstance(step, DisposeScope | ScopeCleanup | FlushOrder | Track | Flush):
+            self.execute_op(step)
+        elif isinstance(step, Set) and step.mode in ("thread", "thread_update"):
+            h = self.handles[step.signal]
+            new = step.value
+            self.on_thread(lambda: h.update(lambda _: new) if step.mode == "thread_update" else h.set(new))
         elif isinstance(step, Set):
             h = self.handles[step.signal]
             if step.mode == "update":
@@ -269,6 +406,8 @@ class Session:
             else:
                 value = {"copy": IntCopy(step.value), "float": float(step.value)}.get(step.mode, step.value)
                 h.set(self.rt.untracked(h.get) if step.mode == "same" else value)
+        elif isinstance(step, Read) and unchecked_read(self.specs, step):
+            try_read(lambda: self.read(CALLER, step.node, step.how))
         elif isinstance(step, Read):
             self._counted(lambda: self.read(CALLER, step.node, step.how))()
         elif isinstance(step, Dispose):
@@ -315,6 +454,39 @@ class Session:
                 elif what == "DisposedError" and not any(names.index(n) in self.model.disposed for n in named):
                     v(f"DisposedError names no disposed computed: {str(leaf)!r}")
         return found
+
+    def execute_op(self, step: DisposeScope | ScopeCleanup | FlushOrder | Track | Flush) -> None:
+        rt: Any = self.rt
+        if isinstance(step, FlushOrder):
+            rt.set_flush_order(self.handles[step.effect], step.order)
+        elif isinstance(step, Flush):
+            rt.flush()
+        elif isinstance(step, Track):
+            def tracked() -> Any:
+                v = self.read(step.effect, step.node)
+                if step.sets is not None:
+                    self.write(step.sets, step.value)
+                return v
+            v = rt.track(self.handles[step.effect], tracked)
+            self.log(("tracked", step.effect, value_key(self.specs[step.node], v)))
+        elif isinstance(step, ScopeCleanup):
+            k, i = step.scope, self.scope_cleanups
+            self.scope_cleanups += 1
+            raises = step.raises
+
+            def cleanup() -> None:
+                self.log(("scope-cleanup", k, i))
+                if raises:
+                    raise Boom(f"cleanup #{i} failed")
+
+            def register() -> None:
+                with self.scope(k):
+                    rt.on_cleanup(cleanup)
+
+            self.named_scope_errors(k, register)
+        else:
+            self.scope(step.scope)  # made if never used: disposing it disposes nothing
+            self.named_scope_errors(step.scope, self.scopes[step.scope].dispose)
 
     # -- computed runs ---------------------------------------------------------------
 
@@ -428,6 +600,8 @@ def _eq(spec: NodeSpec) -> str | None:
 def _show(key: Key) -> str:
     if key[0] == "!":
         return f"raises {key[1]}" + (f"({key[2]!r})" if key[2] else "")
+    if key[0] == "?":
+        return "(not compared: behind a parity computed)"
     if key[0] == "~":
         return "even" if key[1] == 0 else "odd"
     return repr(key[1]) if key[0] in ("int", "=") else f"{key[0]}({key[1]})"
@@ -447,8 +621,15 @@ def _show_event(ev: Event, names: list[str]) -> str:
     if kind in ("raised", "cleanup-raised"):
         what = "its cleanup" if kind == "cleanup-raised" else names[ev[1]]
         return f"{what} raises " + ", ".join(_show(k) for k in ev[2])
+    if kind == "current":
+        return f"rt.current_effect() in {names[ev[1]]} is " + ("itself" if ev[2] else "not itself")
+    if kind == "tracked":
+        return f"rt.track({names[ev[1]]}, ...) returns {_show(ev[2])}"
+    if kind == "scope-cleanup":
+        return f"cleanup #{ev[2]} of scope{ev[1]} runs"
     return {"run": f"{names[ev[1]]} runs", "end": f"{names[ev[1]]} returns",
-            "cleanup": f"the cleanup of {names[ev[1]]} runs"}[kind]
+            "cleanup": f"the cleanup of {names[ev[1]]} runs",
+            "on-cleanup": f"the rt.on_cleanup fn of {names[ev[1]]} runs"}[kind]
 
 
 def _as_run(ev: Event, before: list[Event], after: list[Event]) -> Event:
@@ -487,6 +668,12 @@ def classify(want: list[Event], have: list[Event], session: Session, index: int)
         return v("ordering", "missed-run")
     if "cleanup" in (x[0], y[0]):
         return v("disposal", "missed-cleanup" if x[0] == "cleanup" else "extra-cleanup")
+    if {x[0], y[0]} & {"on-cleanup", "scope-cleanup"}:
+        return v("disposal", "missed-cleanup" if x[0] in ("on-cleanup", "scope-cleanup") else "extra-cleanup")
+    if x[0] == y[0] == "current":
+        return v("consistency", "wrong-current-effect")
+    if x[0] == y[0] == "tracked":
+        return v("consistency", "stale-read")
     if x[0] == y[0] == "read":
         if x[1] == CALLER:
             return v("consistency", "stale-read")
@@ -574,10 +761,17 @@ def _remap(step: Step, new: dict[int, int]) -> Step | None:
     m = new.get
     if isinstance(step, AddComputed):
         return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs),
-                                   later=None if step.later is None else m(step.later))
+                                   later=None if step.later is None else m(step.later),
+                                   hidden=None if step.hidden is None else m(step.hidden))
+    if isinstance(step, FlushOrder):
+        return dataclasses.replace(step, effect=new[step.effect])
+    if isinstance(step, Track):
+        return dataclasses.replace(step, effect=new[step.effect], node=new[step.node],
+                                   sets=None if step.sets is None else m(step.sets))
     if isinstance(step, AddEffect):
         w = step.write and dataclasses.replace(step.write, target=new[step.write.target])
         return dataclasses.replace(step, inputs=tuple(new[i] for i in step.inputs), write=w,
+                                   hidden=None if step.hidden is None else m(step.hidden),
                                    untracked=None if step.untracked is None else m(step.untracked),
                                    disposes=None if step.disposes is None else m(step.disposes),
                                    cleanup_disposes=None if step.cleanup_disposes is None else m(step.cleanup_disposes))

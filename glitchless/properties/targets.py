@@ -34,6 +34,11 @@ from glitchless.kernel import Runtime
 R = TypeVar("R")
 
 FEATURES = ("cleanups", "dispose_computed", "equals", "update", "peek", "untracked", "batch")
+# Operations beyond the common surface, each found by probing the runtime (a runtime lacking one, a peer,
+# say, has it in `unsupported`): `with rt.untracked():`, rt.scope(), rt.on_cleanup, rt.current_effect,
+# rt.track with rt.flush, rt.set_flush_order, and reads from a foreign thread (rule 9; promised by a
+# runtime with rule 9's `scheduler` attribute).
+OPERATIONS = ("untracked_block", "scope", "on_cleanup", "current_effect", "track", "flush_order", "threads")
 # Layers built on the glitchless Runtime itself: a target has them when its runtime is one.
 LAYERS = ("components", "scheduler")
 
@@ -114,12 +119,28 @@ class Target:
         if missing:
             raise TargetError(f"{name}: the factory's result has no {', '.join(missing)}: not a runtime")
         unsupported = frozenset(getattr(probe, "unsupported", frozenset()))
-        unknown = unsupported - set(FEATURES)
+        unknown = unsupported - set(FEATURES) - set(OPERATIONS)
         if unknown:
             raise TargetError(f"{name}: unknown features in 'unsupported': {', '.join(sorted(unknown))}")
+        unsupported |= missing_operations(probe)
         layers = frozenset(LAYERS) if isinstance(probe, Runtime) else frozenset()
         bound = getattr(probe, "max_rounds", None) or getattr(sys.modules.get(type(probe).__module__), "MAX_FLUSH_ROUNDS", None)
         return cls(name, factory, unsupported, layers, bound if isinstance(bound, int) else None)
+
+
+def missing_operations(probe: Any) -> frozenset[str]:
+    """The OPERATIONS a runtime lacks."""
+    def has(*names: str) -> bool:
+        return all(callable(getattr(probe, n, None)) for n in names)
+
+    try:
+        block = hasattr(probe.untracked(), "__enter__")
+    except TypeError:  # untracked(fn) only
+        block = False
+    found = {"untracked_block": block, "scope": has("scope"), "on_cleanup": has("on_cleanup"),
+             "current_effect": has("current_effect"), "track": has("track", "flush"),
+             "flush_order": has("set_flush_order"), "threads": hasattr(probe, "scheduler")}
+    return frozenset(k for k, ok in found.items() if not ok)
 
 
 def resolve_alias(spec: str) -> str:
