@@ -377,7 +377,8 @@ class Runtime:
         finally:
             self._computing -= 1
             self._observer = prev
-        self._adopt_sources(node)
+        if node._cursor != len(node._sources) or node._stale or node._disposed:  # else it read what it read before
+            self._adopt_sources(node)
         if node._disposed:  # it disposed itself while running: it stays disposed
             node._state = DISPOSED
             return
@@ -452,7 +453,8 @@ class Runtime:
             self._batch_depth -= 1
             self._observer = prev
             self._scope = prev_scope
-            self._adopt_sources(e)
+            if e._cursor != len(e._sources) or e._stale or e._disposed:
+                self._adopt_sources(e)
 
     def _run_cleanups(self, e: Effect, errors: list[Exception]) -> None:
         cleanups = e._cleanups
