@@ -310,9 +310,12 @@ class Runtime:
                     src = sources[i]
                     src_state = src._state
                     if src_state != CLEAN and (src_state != CHECK or src._checked != epoch):  # type: ignore[union-attr]
-                        if src_state != DISPOSED:
+                        if src_state == DISPOSED:
+                            break
+                        if src_state != DIRTY:
                             stale_source = src  # type: ignore[assignment]
-                        break
+                            break
+                        self._recompute(src)  # type: ignore[arg-type]  # in place: no trip round the walk
                     if src._version != versions[i]:
                         break
                     i += 1
