@@ -432,7 +432,13 @@ class Runtime:
                     if not _same_error(seen, _read_after_dispose(src)):  # type: ignore[arg-type]
                         return True
                     continue
-                self._evaluate(src)  # type: ignore[arg-type]
+                try:  # directly; only a too-deep first evaluation needs _evaluate
+                    if state == DIRTY:
+                        self._recompute(src)  # type: ignore[arg-type]
+                    else:
+                        self._refresh(src)  # type: ignore[arg-type]
+                except _EvaluateFirst:
+                    self._evaluate(src)  # type: ignore[arg-type]
             error = src._error
             if error is not None:
                 if not _same_error(seen, error):  # a different error, or an error instead of a value
