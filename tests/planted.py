@@ -136,7 +136,7 @@ def dirty_flag_kept_on_error() -> ModuleType:
 
 def sources_not_truncated() -> ModuleType:
     """A re-run that read fewer sources keeps the ones it dropped (and stays subscribed to them)."""
-    return patched_kernel(("elif node._cursor < len(sources):", "elif node._cursor > len(sources):"))
+    return patched_kernel(("if end < len(sources):", "if end > len(sources):"))
 
 
 def batch_depth_leaks_on_error() -> ModuleType:

@@ -408,21 +408,18 @@ class Runtime:
     def _adopt_sources(self, node: Computed[Any] | Effect) -> None:
         """After a run: drop the sources it no longer read."""
         sources = node._sources
-        if node._disposed:
-            node._stale.extend(sources)
-            sources.clear()
-            node._versions.clear()
-        elif node._cursor < len(sources):
-            node._stale.extend(sources[node._cursor :])
-            del sources[node._cursor :]
-            del node._versions[node._cursor :]
-        stale = node._stale
+        stale = node._stale or []
+        node._stale = None
+        end = 0 if node._disposed else node._cursor
+        if end < len(sources):
+            stale += sources[end:]
+            del sources[end:]
+            del node._versions[end:]
         if stale:
             keep = set(sources)
             for src in stale:
                 if src not in keep:
                     _unsubscribe(node, src)
-            stale.clear()
 
     def _sources_changed(self, e: Effect) -> bool:
         for src, seen in zip(e._sources, e._versions):
@@ -587,7 +584,10 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
     i = obs._cursor
     sources = obs._sources
     if i < len(sources):
-        obs._stale.extend(sources[i:])
+        if obs._stale is None:
+            obs._stale = sources[i:]
+        else:
+            obs._stale.extend(sources[i:])
         del sources[i:]
         del obs._versions[i:]
     sources.append(src)
@@ -799,7 +799,7 @@ class Computed(Generic[T]):
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[Any] = []  # the version it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
-        self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
+        self._stale: list[Signal[Any] | Computed[Any]] | None = None  # sources displaced during a run
         self._equals = equals
         self._token = 0
         self._checked = -1  # the epoch of its last check, which an unobserved computed relies on
@@ -904,7 +904,7 @@ class Effect:
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[Any] = []  # the value (or error) it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
-        self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
+        self._stale: list[Signal[Any] | Computed[Any]] | None = None  # sources displaced during a run
         self._cleanups: list[Cleanup] = []
         self._token = 0
         self._disposed = False
