@@ -41,8 +41,6 @@ DIRTY = 2
 RUNNING = 3
 DISPOSED = 4
 
-CO_COROUTINE = inspect.CO_COROUTINE
-
 MAX_FLUSH_ROUNDS = 100
 # Computed fns nested in one another before the next cold read is deferred (see Runtime._evaluate).
 MAX_NESTING = 100
@@ -142,9 +140,8 @@ class Runtime:
     def effect(
         self, fn: EffectFn | AsyncEffectFn, *, name: str | None = None, cancel_on_supersede: bool = False
     ) -> Effect | AsyncEffect:
-        # An async def body runs as tasks on the scheduler. A plain function's flags say so
-        # directly; inspect's check costs more than the rest of creating an effect.
-        if fn.__code__.co_flags & CO_COROUTINE if type(fn) is FunctionType else inspect.iscoroutinefunction(fn):
+        # An async def body runs as tasks on the scheduler; a function's flags say so cheaper than inspect.
+        if fn.__code__.co_flags & inspect.CO_COROUTINE if type(fn) is FunctionType else inspect.iscoroutinefunction(fn):
             from glitchless.kernel.async_effect import AsyncEffect
 
             return AsyncEffect(self, cast("AsyncEffectFn", fn), name=name, cancel_on_supersede=cancel_on_supersede)
@@ -315,10 +312,9 @@ class Runtime:
                     src = sources[i]
                     src_state = src._state
                     if src_state != CLEAN and (src_state != CHECK or src._checked != epoch):  # type: ignore[union-attr]
-                        if src_state == DISPOSED:
-                            break
                         if src_state != DIRTY:
-                            stale_source = src  # type: ignore[assignment]
+                            if src_state != DISPOSED:
+                                stale_source = src  # type: ignore[assignment]
                             break
                         self._recompute(src)  # type: ignore[arg-type]  # in place: no trip round the walk
                     if src._version != versions[i]:
@@ -413,8 +409,7 @@ class Runtime:
     def _adopt_sources(self, node: Computed[Any] | Effect) -> None:
         """After a run: drop the sources it no longer read."""
         sources = node._sources
-        stale = node._stale or []
-        node._stale = None
+        stale, node._stale = node._stale or [], None
         end = 0 if node._disposed else node._cursor
         if end < len(sources):
             stale += sources[end:]
@@ -435,10 +430,7 @@ class Runtime:
                         return True
                     continue
                 try:  # directly; only a too-deep first evaluation needs _evaluate
-                    if state == DIRTY:
-                        self._recompute(src)  # type: ignore[arg-type]
-                    else:
-                        self._refresh(src)  # type: ignore[arg-type]
+                    self._recompute(src) if state == DIRTY else self._refresh(src)  # type: ignore[arg-type]
                 except _EvaluateFirst:
                     self._evaluate(src)  # type: ignore[arg-type]
             error = src._error
@@ -589,10 +581,7 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
     i = obs._cursor
     sources = obs._sources
     if i < len(sources):
-        if obs._stale is None:
-            obs._stale = sources[i:]
-        else:
-            obs._stale.extend(sources[i:])
+        obs._stale = sources[i:] if obs._stale is None else obs._stale + sources[i:]
         del sources[i:]
         del obs._versions[i:]
     sources.append(src)
