@@ -16,12 +16,13 @@ from typing import Any
 import glitchless.kernel.reactive as real
 
 _counter = itertools.count()
+_SOURCE_PATH = Path(real.__file__).with_name("reactive.py")  # the source, even when the .so is loaded
 
 
 def fresh_kernel() -> ModuleType:
     """An independent copy of glitchless.kernel.reactive (its own classes and globals)."""
     name = f"_planted_reactive_{next(_counter)}"
-    spec = importlib.util.spec_from_file_location(name, Path(real.__file__).with_name("reactive.py"))  # the source, even when the .so is loaded
+    spec = importlib.util.spec_from_file_location(name, _SOURCE_PATH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -72,8 +73,6 @@ PLANTED = {
 
 
 # -- realistic bugs: one changed line (or a moved one) in a copy of reactive.py's source -----------
-
-_SOURCE_PATH = Path(real.__file__)
 
 
 def patched_kernel(*patches: tuple[str, str]) -> ModuleType:
@@ -138,7 +137,7 @@ def dirty_flag_kept_on_error() -> ModuleType:
 
 def sources_not_truncated() -> ModuleType:
     """A re-run that read fewer sources keeps the ones it dropped (and stays subscribed to them)."""
-    return patched_kernel(("elif node._cursor < len(sources):", "elif node._cursor > len(sources):"))
+    return patched_kernel(("if end < len(sources):", "if end > len(sources):"))
 
 
 def batch_depth_leaks_on_error() -> ModuleType:

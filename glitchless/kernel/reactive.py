@@ -21,6 +21,7 @@ import inspect
 import threading
 from collections.abc import Callable
 from operator import attrgetter
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
 from glitchless.kernel._mypyc import mypyc_attr
@@ -139,7 +140,8 @@ class Runtime:
     def effect(
         self, fn: EffectFn | AsyncEffectFn, *, name: str | None = None, cancel_on_supersede: bool = False
     ) -> Effect | AsyncEffect:
-        if inspect.iscoroutinefunction(fn):  # an async def body runs as tasks on the scheduler
+        # An async def body runs as tasks on the scheduler; a function's flags say so cheaper than inspect.
+        if fn.__code__.co_flags & inspect.CO_COROUTINE if type(fn) is FunctionType else inspect.iscoroutinefunction(fn):
             from glitchless.kernel.async_effect import AsyncEffect
 
             return AsyncEffect(self, cast("AsyncEffectFn", fn), name=name, cancel_on_supersede=cancel_on_supersede)
@@ -310,9 +312,11 @@ class Runtime:
                     src = sources[i]
                     src_state = src._state
                     if src_state != CLEAN and (src_state != CHECK or src._checked != epoch):  # type: ignore[union-attr]
-                        if src_state != DISPOSED:
-                            stale_source = src  # type: ignore[assignment]
-                        break
+                        if src_state != DIRTY:
+                            if src_state != DISPOSED:
+                                stale_source = src  # type: ignore[assignment]
+                            break
+                        self._recompute(src)  # type: ignore[arg-type]  # in place: no trip round the walk
                     if src._version != versions[i]:
                         break
                     i += 1
@@ -377,7 +381,8 @@ class Runtime:
         finally:
             self._computing -= 1
             self._observer = prev
-        self._adopt_sources(node)
+        if node._cursor != len(node._sources) or node._stale or node._disposed:  # else it read what it read before
+            self._adopt_sources(node)
         if node._disposed:  # it disposed itself while running: it stays disposed
             node._state = DISPOSED
             return
@@ -404,21 +409,17 @@ class Runtime:
     def _adopt_sources(self, node: Computed[Any] | Effect) -> None:
         """After a run: drop the sources it no longer read."""
         sources = node._sources
-        if node._disposed:
-            node._stale.extend(sources)
-            sources.clear()
-            node._versions.clear()
-        elif node._cursor < len(sources):
-            node._stale.extend(sources[node._cursor :])
-            del sources[node._cursor :]
-            del node._versions[node._cursor :]
-        stale = node._stale
+        stale, node._stale = node._stale or [], None
+        end = 0 if node._disposed else node._cursor
+        if end < len(sources):
+            stale += sources[end:]
+            del sources[end:]
+            del node._versions[end:]
         if stale:
             keep = set(sources)
             for src in stale:
                 if src not in keep:
                     _unsubscribe(node, src)
-            stale.clear()
 
     def _sources_changed(self, e: Effect) -> bool:
         for src, seen in zip(e._sources, e._versions):
@@ -428,7 +429,10 @@ class Runtime:
                     if not _same_error(seen, _read_after_dispose(src)):  # type: ignore[arg-type]
                         return True
                     continue
-                self._evaluate(src)  # type: ignore[arg-type]
+                try:  # directly; only a too-deep first evaluation needs _evaluate
+                    self._recompute(src) if state == DIRTY else self._refresh(src)  # type: ignore[arg-type]
+                except _EvaluateFirst:
+                    self._evaluate(src)  # type: ignore[arg-type]
             error = src._error
             if error is not None:
                 if not _same_error(seen, error):  # a different error, or an error instead of a value
@@ -452,7 +456,8 @@ class Runtime:
             self._batch_depth -= 1
             self._observer = prev
             self._scope = prev_scope
-            self._adopt_sources(e)
+            if e._cursor != len(e._sources) or e._stale or e._disposed:
+                self._adopt_sources(e)
 
     def _run_cleanups(self, e: Effect, errors: list[Exception]) -> None:
         cleanups = e._cleanups
@@ -578,7 +583,7 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
     i = obs._cursor
     sources = obs._sources
     if i < len(sources):
-        obs._stale.extend(sources[i:])
+        obs._stale = sources[i:] if obs._stale is None else obs._stale + sources[i:]
         del sources[i:]
         del obs._versions[i:]
     sources.append(src)
@@ -792,7 +797,7 @@ class Computed(Generic[T]):
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[Any] = []  # the version it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
-        self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
+        self._stale: list[Signal[Any] | Computed[Any]] | None = None  # sources displaced during a run
         self._equals = equals
         self._token = 0
         self._checked = -1  # the epoch of its last check, which an unobserved computed relies on
@@ -898,7 +903,7 @@ class Effect:
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[Any] = []  # the value (or error) it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
-        self._stale: list[Signal[Any] | Computed[Any]] = []  # sources displaced during a run
+        self._stale: list[Signal[Any] | Computed[Any]] | None = None  # sources displaced during a run
         self._cleanups: list[Cleanup] = []
         self._token = 0
         self._disposed = False
