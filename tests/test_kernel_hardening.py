@@ -877,6 +877,31 @@ def test_rule9_a_foreign_peek_of_a_stale_computed_evaluates_it_there_uncached(rt
     assert rt.computed(lambda: 0) is not None
 
 
+@pytest.mark.parametrize("read", ["get", "peek"])
+def test_rule9_a_foreign_read_of_a_cycle_raises_cycle_error_naming_it(rt: Runtime, read: str) -> None:
+    # Found by the checker (a cyclic computed read from a foreign thread): the isolated evaluation
+    # recursed until Python's limit and raised RecursionError instead.
+    c: Any = None
+    c = rt.computed(lambda: c.get() + 1, name="loop")
+    later = rt.computed(lambda: getattr(c, read)() * 2, name="after")
+    got: list[BaseException] = []
+
+    def foreign() -> None:
+        try:
+            later.get()
+        except BaseException as exc:
+            got.append(exc)
+
+    t = threading.Thread(target=foreign)
+    t.start()
+    t.join()
+    assert len(got) == 1 and isinstance(got[0], CycleError), got
+    assert "'loop'" in str(got[0])
+    with pytest.raises(CycleError, match="'loop'"):  # the owner sees the same, and the graph still works
+        later.get()
+    assert rt.computed(lambda: 1).get() == 1
+
+
 def test_rule2_a_chain_stops_observing_when_its_last_effect_goes(rt: Runtime) -> None:
     s = rt.signal(0)
     c1 = rt.computed(lambda: s.get() + 1)

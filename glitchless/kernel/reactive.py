@@ -101,7 +101,7 @@ class Runtime:
 
     __slots__ = (
         "_observer", "_batch_depth", "_computing", "_pending", "_next_id", "_owner", "_creator", "_epoch",
-        "_running", "_scope", "scheduler",
+        "_running", "_scope", "scheduler", "_foreign",
     )
 
     def __init__(self, *, scheduler: Scheduler | None = None) -> None:
@@ -117,6 +117,7 @@ class Runtime:
         # With a scheduler the owner is whichever thread runs its loop: unknown until one does (see _claim).
         self._owner: int | None = None if scheduler is not None else self._creator
         self.scheduler = scheduler
+        self._foreign = threading.local()  # per foreign thread: the computeds it is evaluating (cycles)
 
     # -- public surface -------------------------------------------------
 
@@ -334,6 +335,20 @@ class Runtime:
                 self._recompute(node)
             stack.pop()
             positions.pop()
+
+    def _evaluate_foreign(self, node: Computed[T]) -> T:
+        """A foreign thread's read: the fn evaluated there, nothing cached (rule 9); a cycle still
+        raises CycleError instead of recursing until Python's limit."""
+        evaluating: list[Computed[Any]] | None = getattr(self._foreign, "evaluating", None)
+        if evaluating is None:
+            evaluating = self._foreign.evaluating = []
+        if any(n is node for n in evaluating):
+            raise CycleError(f"{_describe('computed', node.name)} depends on itself")
+        evaluating.append(node)
+        try:
+            return node._fn()
+        finally:
+            evaluating.pop()
 
     def _evaluate(self, target: Computed[Any]) -> None:
         """Bring a stale computed up to date when read from outside any computed fn.
@@ -803,7 +818,7 @@ class Computed(Generic[T]):
 
     def get(self) -> T:
         if self._state != CLEAN and not self._validate():
-            return self._fn()  # a foreign thread's read: evaluated there, nothing cached (rule 9)
+            return self._rt._evaluate_foreign(self)  # nothing cached (rule 9)
         # The same tracking as Signal.get, written out again: reads are the hottest
         # path, and a shared helper's call cost ~15% on read-heavy recomputes.
         rt = self._rt
@@ -826,7 +841,7 @@ class Computed(Generic[T]):
 
     def peek(self) -> T:
         if self._state != CLEAN and not self._validate():
-            return self._fn()
+            return self._rt._evaluate_foreign(self)
         if self._error is not None:
             raise self._error.with_traceback(self._error_tb)
         return self._value  # type: ignore[no-any-return]
