@@ -840,13 +840,13 @@ class Computed(Generic[T]):
         return self._value  # type: ignore[no-any-return]
 
     def peek(self) -> T:
-        if self._state != CLEAN and not self._validate():
+        if self._state != CLEAN and not self._validate(tracked=False):
             return self._rt._evaluate_foreign(self)
         if self._error is not None:
             raise self._error.with_traceback(self._error_tb)
         return self._value  # type: ignore[no-any-return]
 
-    def _validate(self) -> bool:
+    def _validate(self, tracked: bool = True) -> bool:
         """Bring it up to date; False when read from a foreign thread, which must not touch the graph."""
         state = self._state
         rt = self._rt
@@ -857,6 +857,13 @@ class Computed(Generic[T]):
         if _thread_id() != rt._owner and not rt._claim():
             return False
         if state == RUNNING:
+            obs = rt._observer
+            if tracked and obs is not None and obs is not self and obs._subs is not None and self._token != obs._token:
+                # Still a source, seen at a version it never has: once the cycle is gone (its fn took
+                # another branch), the reader runs again instead of keeping this error for good.
+                self._token = obs._token
+                _link(obs, self)
+                obs._versions[-1] = -1
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
         if rt._computing:  # inside another fn: let a too-deep read unwind to the outermost one
             if state == DIRTY:
