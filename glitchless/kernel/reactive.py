@@ -102,7 +102,7 @@ class Runtime:
 
     __slots__ = (
         "_observer", "_batch_depth", "_computing", "_pending", "_next_id", "_owner", "_creator", "_epoch",
-        "_running", "_scope", "scheduler",
+        "_running", "_scope", "scheduler", "_foreign",
     )
 
     def __init__(self, *, scheduler: Scheduler | None = None) -> None:
@@ -118,6 +118,7 @@ class Runtime:
         # With a scheduler the owner is whichever thread runs its loop: unknown until one does (see _claim).
         self._owner: int | None = None if scheduler is not None else self._creator
         self.scheduler = scheduler
+        self._foreign = threading.local()  # per foreign thread: the computeds it is evaluating (cycles)
 
     # -- public surface -------------------------------------------------
 
@@ -338,6 +339,20 @@ class Runtime:
                 self._recompute(node)
             stack.pop()
             positions.pop()
+
+    def _evaluate_foreign(self, node: Computed[T]) -> T:
+        """A foreign thread's read: the fn evaluated there, nothing cached (rule 9); a cycle still
+        raises CycleError instead of recursing until Python's limit."""
+        evaluating: list[Computed[Any]] | None = getattr(self._foreign, "evaluating", None)
+        if evaluating is None:
+            evaluating = self._foreign.evaluating = []
+        if any(n is node for n in evaluating):
+            raise CycleError(f"{_describe('computed', node.name)} depends on itself")
+        evaluating.append(node)
+        try:
+            return node._fn()
+        finally:
+            evaluating.pop()
 
     def _evaluate(self, target: Computed[Any]) -> None:
         """Bring a stale computed up to date when read from outside any computed fn.
@@ -808,7 +823,7 @@ class Computed(Generic[T]):
 
     def get(self) -> T:
         if self._state != CLEAN and not self._validate():
-            return self._fn()  # a foreign thread's read: evaluated there, nothing cached (rule 9)
+            return self._rt._evaluate_foreign(self)  # nothing cached (rule 9)
         # The same tracking as Signal.get, written out again: reads are the hottest
         # path, and a shared helper's call cost ~15% on read-heavy recomputes.
         rt = self._rt
@@ -830,13 +845,13 @@ class Computed(Generic[T]):
         return self._value  # type: ignore[no-any-return]
 
     def peek(self) -> T:
-        if self._state != CLEAN and not self._validate():
-            return self._fn()
+        if self._state != CLEAN and not self._validate(tracked=False):
+            return self._rt._evaluate_foreign(self)
         if self._error is not None:
             raise self._error.with_traceback(self._error_tb)
         return self._value  # type: ignore[no-any-return]
 
-    def _validate(self) -> bool:
+    def _validate(self, tracked: bool = True) -> bool:
         """Bring it up to date; False when read from a foreign thread, which must not touch the graph."""
         state = self._state
         rt = self._rt
@@ -847,6 +862,13 @@ class Computed(Generic[T]):
         if _thread_id() != rt._owner and not rt._claim():
             return False
         if state == RUNNING:
+            obs = rt._observer
+            if tracked and obs is not None and obs is not self and obs._subs is not None and self._token != obs._token:
+                # Still a source, seen at a version it never has: once the cycle is gone (its fn took
+                # another branch), the reader runs again instead of keeping this error for good.
+                self._token = obs._token
+                _link(obs, self)
+                obs._versions[-1] = -1
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
         if rt._computing:  # inside another fn: let a too-deep read unwind to the outermost one
             if state == DIRTY:

@@ -89,6 +89,7 @@ class ModelCycleError(Exception):
 
 
 ModelCycleError.__name__ = "CycleError"
+NEVER = -1  # the version recorded for a computed read while its fn ran (a cycle): no version matches it
 
 
 class ModelRunaway(Exception):
@@ -356,9 +357,16 @@ class Model:
             self.events.append(event)
 
     def read(self, by: int, node: int, how: str = "get") -> Any:
-        v = self.outcome(node) if how != "thread" else self.foreign(node)
-        spec = self.specs[node]
         tracked = how == "get" and by != CALLER
+        try:
+            v = self.outcome(node) if how != "thread" else self.foreign(node)
+        except ModelCycleError as exc:
+            if tracked and exc.node == node and node != by and isinstance(self.specs[by], AddComputed):
+                # Still a dependency, at a version it never has: once the cycle is gone, `by` runs again.
+                if node not in [d for d, _ in self.deps[by]]:
+                    self.deps[by].append((node, NEVER))
+            raise
+        spec = self.specs[node]
         if tracked and isinstance(self.specs[by], AddComputed):
             if node not in [d for d, _ in self.deps[by]]:
                 self.deps[by].append((node, self.version[node]))
@@ -445,6 +453,9 @@ class Model:
         if isinstance(spec, AddComputed) and node not in self.disposed:
             fresh = self.value[node] is not _UNSET and node not in self.interrupted
             for src, seen in self.deps[node] if fresh else []:
+                if seen == NEVER:
+                    fresh = False
+                    break
                 self.outcome(src)
                 if self.version[src] != seen:
                     fresh = False

@@ -205,7 +205,7 @@ class Session:
         def run() -> None:
             try:
                 out.append((True, fn()))
-            except Exception as exc:
+            except BaseException as exc:  # an interrupt (Halt) too: raised again on the caller's thread
                 out.append((False, exc))
 
         thread = threading.Thread(target=run, name="glitchless-foreign-read")
