@@ -858,10 +858,11 @@ class Computed(Generic[T]):
             return False
         if state == RUNNING:
             obs = rt._observer
-            if tracked and obs is not None and obs is not self and obs._subs is not None and self._token != obs._token:
-                # Still a source, seen at a version it never has: once the cycle is gone (its fn took
-                # another branch), the reader runs again instead of keeping this error for good.
-                self._token = obs._token
+            # Still a source, seen at a version it never has: once the cycle is gone (its fn took another
+            # branch), the reader runs again instead of keeping this error for good. (Not via _token: a
+            # running computed's _token is its own run's.)
+            if tracked and obs is not None and obs is not self and obs._subs is not None and all(
+                    src is not self for src in obs._sources[: obs._cursor]):
                 _link(obs, self)
                 obs._versions[-1] = -1
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
