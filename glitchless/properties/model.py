@@ -362,7 +362,7 @@ class Model:
         try:
             v = self.outcome(node) if how != "thread" else self.foreign(node)
         except ModelCycleError as exc:
-            if tracked and exc.node == node and node != by and isinstance(self.specs[by], AddComputed):
+            if tracked and node != by and isinstance(self.specs[by], AddComputed):
                 # Still a dependency, at a version it never has: once the cycle is gone, `by` runs again.
                 if node not in [d for d, _ in self.deps[by]]:
                     self.deps[by].append((node, NEVER))
