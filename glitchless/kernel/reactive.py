@@ -313,8 +313,10 @@ class Runtime:
                     src = sources[i]
                     src_state = src._state
                     if src_state != CLEAN and (src_state != CHECK or src._checked != epoch):  # type: ignore[union-attr]
-                        if src_state != DIRTY:
-                            if src_state != DISPOSED:
+                        # (a source read while it ran, see _keep_cycle_source, is neither walked into nor
+                        # recomputed here: it may close a loop in the sources)
+                        if src_state != DIRTY or versions[i] == -1:
+                            if src_state != DISPOSED and versions[i] != -1:
                                 stale_source = src  # type: ignore[assignment]
                             break
                         self._recompute(src)  # type: ignore[arg-type]  # in place: no trip round the walk
@@ -339,6 +341,17 @@ class Runtime:
                 self._recompute(node)
             stack.pop()
             positions.pop()
+
+    def _keep_cycle_source(self, node: Computed[Any]) -> None:
+        """The running computed's read of `node` met a cycle: `node` stays its source all the same, seen
+        at a version it never has, so that once the cycle is gone (a fn took another branch) the reader
+        runs again instead of keeping the error for good. (Not deduplicated via _token: a running
+        computed's _token is its own run's.)"""
+        obs = self._observer
+        if obs is not None and obs is not node and obs._subs is not None and all(
+                src is not node for src in obs._sources[: obs._cursor]):
+            _link(obs, node)
+            obs._versions[-1] = -1
 
     def _evaluate_foreign(self, node: Computed[T]) -> T:
         """A foreign thread's read: the fn evaluated there, nothing cached (rule 9); a cycle still
@@ -822,8 +835,14 @@ class Computed(Generic[T]):
             rt._scope.add(self.dispose)
 
     def get(self) -> T:
-        if self._state != CLEAN and not self._validate():
-            return self._rt._evaluate_foreign(self)  # nothing cached (rule 9)
+        if self._state != CLEAN:
+            try:
+                owner = self._validate()
+            except CycleError:  # (only the owner's checks raise it)
+                self._rt._keep_cycle_source(self)
+                raise
+            if not owner:
+                return self._rt._evaluate_foreign(self)  # nothing cached (rule 9)
         # The same tracking as Signal.get, written out again: reads are the hottest
         # path, and a shared helper's call cost ~15% on read-heavy recomputes.
         rt = self._rt
@@ -845,13 +864,13 @@ class Computed(Generic[T]):
         return self._value  # type: ignore[no-any-return]
 
     def peek(self) -> T:
-        if self._state != CLEAN and not self._validate(tracked=False):
+        if self._state != CLEAN and not self._validate():
             return self._rt._evaluate_foreign(self)
         if self._error is not None:
             raise self._error.with_traceback(self._error_tb)
         return self._value  # type: ignore[no-any-return]
 
-    def _validate(self, tracked: bool = True) -> bool:
+    def _validate(self) -> bool:
         """Bring it up to date; False when read from a foreign thread, which must not touch the graph."""
         state = self._state
         rt = self._rt
@@ -862,13 +881,6 @@ class Computed(Generic[T]):
         if _thread_id() != rt._owner and not rt._claim():
             return False
         if state == RUNNING:
-            obs = rt._observer
-            if tracked and obs is not None and obs is not self and obs._subs is not None and self._token != obs._token:
-                # Still a source, seen at a version it never has: once the cycle is gone (its fn took
-                # another branch), the reader runs again instead of keeping this error for good.
-                self._token = obs._token
-                _link(obs, self)
-                obs._versions[-1] = -1
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
         if rt._computing:  # inside another fn: let a too-deep read unwind to the outermost one
             if state == DIRTY:

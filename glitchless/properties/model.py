@@ -349,6 +349,7 @@ class Model:
         self.raising_cleanups: set[int] = set()  # which of them raise
         self.scopes_disposed: set[int] = set()
         self.order: dict[int, int] = {}  # effect -> the order rt.set_flush_order gave it
+        self.isolated = False  # evaluating for a foreign thread's read (rule 9)
 
     # -- Api ------------------------------------------------------------------
 
@@ -361,7 +362,7 @@ class Model:
         try:
             v = self.outcome(node) if how != "thread" else self.foreign(node)
         except ModelCycleError as exc:
-            if tracked and exc.node == node and node != by and isinstance(self.specs[by], AddComputed):
+            if tracked and node != by and isinstance(self.specs[by], AddComputed):
                 # Still a dependency, at a version it never has: once the cycle is gone, `by` runs again.
                 if node not in [d for d, _ in self.deps[by]]:
                     self.deps[by].append((node, NEVER))
@@ -387,11 +388,13 @@ class Model:
     def foreign(self, node: int) -> Any:
         """Rule 9: a foreign thread's read caches nothing. (Evaluated here with caching, then undone: it
         differs from the kernel's uncached evaluation only behind a parity computed, see `read_key`.)"""
-        saved = (list(self.value), list(self.version), [list(d) for d in self.deps])
+        saved = (list(self.value), list(self.version), [list(d) for d in self.deps], set(self.interrupted))
+        self.isolated = True  # nothing cached there, so no value to compare a new one with: no equals call
         try:
             return self.outcome(node)
         finally:
-            self.value, self.version, self.deps = saved
+            self.value, self.version, self.deps, self.interrupted = saved
+            self.isolated = False
 
     def take_cleanups(self, effect: int) -> list[Callable[[], None]]:
         """Rule 4: the rt.on_cleanup fns in registration order, the returned cleanup last."""
@@ -476,7 +479,8 @@ class Model:
                 new = body()
             finally:
                 self.running.discard(node)
-            changed = old is _UNSET or isinstance(old, BaseException) or not equal(spec.equals, old, new)
+            changed = (old is _UNSET or isinstance(old, BaseException) or self.isolated
+                       or not equal(spec.equals, old, new))
         except Exception as exc:  # its fn's error, or its equals' (S4)
             self.interrupted.discard(node)
             self.value[node] = exc

@@ -64,6 +64,9 @@ from glitchless.properties.program import (
 from glitchless.properties.targets import Target, load_target
 
 
+CYCLE_KEY = ("!", "CycleError", "")
+
+
 class UnnamedError(Exception):
     """A kernel error that does not name the node it is about, although the node has a name."""
 
@@ -523,7 +526,9 @@ class Session:
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
         for c, reads in order:
-            reads = [r for r in reads if not self.behind_parity(r[2]) and not self.history_dependent(r[2])]
+            # (a read that met a cycle read a running computed: no state has a value for that)
+            reads = [r for r in reads if not self.behind_parity(r[2]) and not self.history_dependent(r[2])
+                     and r[3] != CYCLE_KEY]
             if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
                            for _, _, n, key in reads)
                        for state in self.model.states):
