@@ -313,10 +313,8 @@ class Runtime:
                     src = sources[i]
                     src_state = src._state
                     if src_state != CLEAN and (src_state != CHECK or src._checked != epoch):  # type: ignore[union-attr]
-                        # (a source read while it ran, see _keep_cycle_source, is neither walked into nor
-                        # recomputed here: it may close a loop in the sources)
-                        if src_state != DIRTY or versions[i] == -1:
-                            if src_state != DISPOSED and versions[i] != -1:
+                        if src_state != DIRTY:
+                            if src_state != DISPOSED:
                                 stale_source = src  # type: ignore[assignment]
                             break
                         self._recompute(src)  # type: ignore[arg-type]  # in place: no trip round the walk
@@ -341,17 +339,6 @@ class Runtime:
                 self._recompute(node)
             stack.pop()
             positions.pop()
-
-    def _keep_cycle_source(self, node: Computed[Any]) -> None:
-        """The running computed's read of `node` met a cycle: `node` stays its source all the same, seen
-        at a version it never has, so that once the cycle is gone (a fn took another branch) the reader
-        runs again instead of keeping the error for good. (Not deduplicated via _token: a running
-        computed's _token is its own run's.)"""
-        obs = self._observer
-        if obs is not None and obs is not node and obs._subs is not None and all(
-                src is not node for src in obs._sources[: obs._cursor]):
-            _link(obs, node)
-            obs._versions[-1] = -1
 
     def _evaluate_foreign(self, node: Computed[T]) -> T:
         """A foreign thread's read: the fn evaluated there, nothing cached (rule 9); a cycle still
@@ -835,14 +822,8 @@ class Computed(Generic[T]):
             rt._scope.add(self.dispose)
 
     def get(self) -> T:
-        if self._state != CLEAN:
-            try:
-                owner = self._validate()
-            except CycleError:  # (only the owner's checks raise it)
-                self._rt._keep_cycle_source(self)
-                raise
-            if not owner:
-                return self._rt._evaluate_foreign(self)  # nothing cached (rule 9)
+        if self._state != CLEAN and not self._validate():
+            return self._rt._evaluate_foreign(self)  # nothing cached (rule 9)
         # The same tracking as Signal.get, written out again: reads are the hottest
         # path, and a shared helper's call cost ~15% on read-heavy recomputes.
         rt = self._rt

@@ -89,7 +89,6 @@ class ModelCycleError(Exception):
 
 
 ModelCycleError.__name__ = "CycleError"
-NEVER = -1  # the version recorded for a computed read while its fn ran (a cycle): no version matches it
 
 
 class ModelRunaway(Exception):
@@ -176,17 +175,27 @@ def behind_parity(specs: list[NodeSpec], node: int) -> bool:
         for i in spec.inputs)
 
 
+def near_cycle(specs: list[NodeSpec], node: int) -> bool:
+    """Does `node` read, at any depth, a computed that reads a later node (maybe a cycle)? A computed
+    whose read met a cycle keeps that CycleError until an input it did record changes."""
+    spec = specs[node]
+    return isinstance(spec, AddComputed) and (spec.later is not None or any(
+        near_cycle(specs, i) for i in spec.inputs + ((spec.hidden,) if spec.hidden is not None else ())))
+
+
 def read_key(specs: list[NodeSpec], node: int, v: Any, how: str) -> Key:
     """A read's value as compared. A foreign thread evaluates a stale computed afresh (rule 9), where the
-    owner keeps a value a parity computed upstream cut off: behind one, its value is not compared."""
-    if how == "thread" and behind_parity(specs, node):
+    owner keeps a value a parity computed upstream cut off, or the error of a cycle met once: behind
+    either, its value is not compared."""
+    if how == "thread" and (behind_parity(specs, node) or near_cycle(specs, node)):
         return ("?",)
     return value_key(specs[node], v)
 
 
 def unchecked_read(specs: list[NodeSpec], step: Read) -> bool:
-    """A foreign read behind a parity computed: neither its value nor its error is compared (see read_key)."""
-    return step.how == "thread" and behind_parity(specs, step.node)
+    """A foreign read behind a parity computed or near a cycle: neither its value nor its error is compared
+    (see read_key)."""
+    return step.how == "thread" and (behind_parity(specs, step.node) or near_cycle(specs, step.node))
 
 
 def try_read(read: Callable[[], Any]) -> None:
@@ -359,14 +368,7 @@ class Model:
 
     def read(self, by: int, node: int, how: str = "get") -> Any:
         tracked = how == "get" and by != CALLER
-        try:
-            v = self.outcome(node) if how != "thread" else self.foreign(node)
-        except ModelCycleError as exc:
-            if tracked and node != by and isinstance(self.specs[by], AddComputed):
-                # Still a dependency, at a version it never has: once the cycle is gone, `by` runs again.
-                if node not in [d for d, _ in self.deps[by]]:
-                    self.deps[by].append((node, NEVER))
-            raise
+        v = self.outcome(node) if how != "thread" else self.foreign(node)
         spec = self.specs[node]
         if tracked and isinstance(self.specs[by], AddComputed):
             if node not in [d for d, _ in self.deps[by]]:
@@ -456,9 +458,6 @@ class Model:
         if isinstance(spec, AddComputed) and node not in self.disposed:
             fresh = self.value[node] is not _UNSET and node not in self.interrupted
             for src, seen in self.deps[node] if fresh else []:
-                if seen == NEVER:
-                    fresh = False
-                    break
                 self.outcome(src)
                 if self.version[src] != seen:
                     fresh = False
