@@ -391,12 +391,12 @@ class Model:
         """Rule 9: a foreign thread's read caches nothing. (Evaluated here with caching, then undone: it
         differs from the kernel's uncached evaluation only behind a parity computed, see `read_key`.)"""
         saved = (list(self.value), list(self.version), [list(d) for d in self.deps], set(self.interrupted))
-        self.isolated = True  # nothing cached there, so no value to compare a new one with: no equals call
+        isolated, self.isolated = self.isolated, True  # nothing cached there: no equals call either
         try:
             return self.outcome(node)
         finally:
             self.value, self.version, self.deps, self.interrupted = saved
-            self.isolated = False
+            self.isolated = isolated  # (a foreign read inside a foreign evaluation: still isolated)
 
     def take_cleanups(self, effect: int) -> list[Callable[[], None]]:
         """Rule 4: the rt.on_cleanup fns in registration order, the returned cleanup last."""

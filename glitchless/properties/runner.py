@@ -65,6 +65,7 @@ from glitchless.properties.targets import Target, load_target
 
 
 CYCLE_KEY = ("!", "CycleError", "")
+NOT_COMPARED = ("?",)  # read_key's value for a foreign read it does not compare
 
 
 class UnnamedError(Exception):
@@ -198,8 +199,10 @@ class Session:
             return h.get()
 
     def read_foreign(self, h: Any) -> Any:
-        """h.get() on a new thread, joined at once (rule 9: isolated, never subscribes or caches)."""
-        return self.on_thread(h.get)
+        """h.get() on a new thread, joined at once (rule 9: isolated, never subscribes or caches). Inside
+        a foreign evaluation it is on a foreign thread already: read there, where a cycle is caught, not
+        on yet another thread for every turn of it."""
+        return h.get() if self.foreign else self.on_thread(h.get)
 
     def on_thread(self, fn: Callable[[], Any]) -> Any:
         """fn() on a new thread, joined at once; its result or exception, here."""
@@ -526,9 +529,10 @@ class Session:
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
         for c, reads in order:
-            # (a read that met a cycle read a running computed: no state has a value for that)
+            # (a read that met a cycle read a running computed: no state has a value for that; nor for
+            # a foreign read that is not compared)
             reads = [r for r in reads if not self.behind_parity(r[2]) and not self.history_dependent(r[2])
-                     and r[3] != CYCLE_KEY]
+                     and r[3] not in (CYCLE_KEY, NOT_COMPARED)]
             if not any(all(value_key(self.specs[n], self.model.pure(n, state)) == key
                            for _, _, n, key in reads)
                        for state in self.model.states):
