@@ -122,7 +122,7 @@ def cleanup_after_run() -> ModuleType:
         ("        if e._cleanups:\n            try:\n                self._run_cleanups(e, errors)\n"
          "            except BaseException:\n                e._state = DIRTY  # interrupted: it runs at the next flush\n"
          "                raise\n            if e._disposed:  # a cleanup disposed it: the run about to start does not happen\n"
-         "                _raise(errors, \"an effect's cleanups failed\")\n                return\n", ""),
+         "                _raise(errors, f\"{_describe('effect', e.name)}: its cleanups failed\")\n                return\n", ""),
         ("        if callable(result):\n            if e._disposed:",
          "        self._run_cleanups(e, errors)\n        if callable(result):\n            if e._disposed:"),
     )

@@ -39,7 +39,7 @@ def test_an_effect_failing_on_creation_and_a_failing_flush_after_it_raise_both(r
 
     with pytest.raises(ExceptionGroup) as info:
         rt.effect(writer, name="writer")
-    assert info.value.message == "an effect failed on creation, and the flush after it"
+    assert info.value.message == "effect 'writer': creating it failed (its run, its cleanups, the flush after it)"
     assert [type(e) for e in info.value.exceptions] == [KeyError, ValueError]
     assert str(info.value.exceptions[1]) == "reader saw 1"
     assert s.peek() == 1

@@ -518,7 +518,7 @@ def test_rule7_cleanups_that_dispose_their_effect_and_fail_raise_together() -> N
     handle.append(rt.effect(body))
     with pytest.raises(ExceptionGroup) as info:
         s.set(1)
-    assert info.value.message == "an effect's cleanups failed"
+    assert info.value.message == "effect: its cleanups failed"
     assert [str(x) for x in info.value.exceptions] == ["first", "second"]
     assert handle[0].disposed is True
 

@@ -169,7 +169,7 @@ class Runtime:
         if errors:
             # No effect stays live without a handle: the caller gets none when this raises.
             self._dispose_collecting(e, errors)
-            _raise(errors, "an effect failed on creation, and the flush after it")
+            _raise(errors, f"{_describe('effect', e.name)}: creating it failed (its run, its cleanups, the flush after it)")
         return e
 
     @staticmethod
@@ -496,7 +496,7 @@ class Runtime:
                 e._state = DIRTY  # interrupted: it runs at the next flush
                 raise
             if e._disposed:  # a cleanup disposed it: the run about to start does not happen
-                _raise(errors, "an effect's cleanups failed")
+                _raise(errors, f"{_describe('effect', e.name)}: its cleanups failed")
                 return
         prev = self._running
         self._running = e

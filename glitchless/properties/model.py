@@ -284,13 +284,22 @@ def effect_body(api: Api, node: int, spec: AddEffect) -> Callable[[], Callable[[
 
     def body() -> Callable[[], None] | None:
         api.log(("run", node))
+        seen: list[Any] = []  # this run's result, once it has one
+
+        def registered() -> None:
+            api.log(("on-cleanup", node))
+            if spec.cleanup_raises and seen and int(seen[0]) % 2:  # with the returned one: two cleanups fail
+                api.log(("cleanup-raised", node, leaf_keys(Boom(f"on_cleanup fn of e{node} failed"))))
+                raise Boom(f"on_cleanup fn of e{node} failed")
+
         try:
             if spec.on_cleanup:
-                api.on_cleanup(node, lambda: api.log(("on-cleanup", node)))
+                api.on_cleanup(node, registered)
             if spec.current:
                 api.log(("current", node, api.current(node)))
             _read_hidden(api, node, spec)
             result = apply(spec.fn, len(spec.inputs), lambda i: api.read(node, spec.inputs[i]), api.domain)
+            seen.append(result)
             if spec.untracked is not None:
                 api.read(node, spec.untracked, "untracked")
             w = spec.write

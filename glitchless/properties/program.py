@@ -76,7 +76,7 @@ class AddEffect:
     """`rt.effect(body)`. The body reads fn(inputs), then `untracked` (untracked), writes `write`,
     disposes `disposes`, then raises if `fails` equals fn's result. With `cleanup` it returns a
     cleanup that disposes `cleanup_disposes` and raises when `cleanup_raises` and fn's result of
-    its run was odd. `halts`: the body raises Halt (a BaseException, S3) where it would raise for
+    its run was odd (so does its `on_cleanup` fn: with both, two cleanups fail). `halts`: the body raises Halt (a BaseException, S3) where it would raise for
     `fails`; `cleanup_halts`: the cleanup raises Halt when fn's result of its run was even."""
 
     fn: str
@@ -205,7 +205,8 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
                           + _hidden(step, names) + ")")]
     if isinstance(step, AddEffect):
         parts = ([f"reads {names[step.hidden]} {_HIDDEN_TEXT[step.hidden_how]}"] if step.hidden is not None else [])
-        parts += ["registers rt.on_cleanup(...)"] if step.on_cleanup else []
+        parts += [("registers rt.on_cleanup(fn that raises after an odd result)" if step.cleanup_raises
+                   else "registers rt.on_cleanup(...)")] if step.on_cleanup else []
         parts += ["checks rt.current_effect() is itself"] if step.current else []
         parts.append(f"reads {call(step.fn, step.inputs)}")
         if step.untracked is not None:

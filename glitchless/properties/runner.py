@@ -447,6 +447,11 @@ class Session:
             if repr(h) != want:
                 v(f"repr({names[node]}) is {repr(h)!r}, not {want!r}")
         for exc in self.kernel_errors:
+            for err in _all_errors(exc):
+                forms = KERNEL_MESSAGES.get(type(err).__name__)
+                text = err.message if isinstance(err, BaseExceptionGroup) else str(err)
+                if forms is not None and not any(re.fullmatch(form, text) for form in forms):
+                    v(f"{type(err).__name__} reads {text!r}, none of the contract's messages for it", "wrong-message")
             for leaf in _leaves(exc):
                 what = type(leaf).__name__
                 if what == "Boom" and re.fullmatch(r"c\d+ failed", str(leaf)) and not _raised_in_body(leaf):
@@ -573,6 +578,34 @@ def _glitchless_copy(rt: Any) -> bool:
     reprs are glitchless's."""
     module = sys.modules.get(type(rt).__module__)
     return type(rt).__name__ == "Runtime" and callable(getattr(module, "_describe", None))
+
+
+_NAME = r"'[a-z]+\d+'"
+# The kernel's messages, from the table in docs/kernel-contract.md ("Messages"); the program names every node.
+KERNEL_MESSAGES: dict[str, tuple[str, ...]] = {
+    "CycleError": (rf"computed {_NAME} depends on itself",),
+    "DisposedError": (rf"computed {_NAME} was read after dispose\(\)", rf"computed {_NAME} was disposed while it ran"),
+    "WriteInComputedError": (rf"signal {_NAME} written while a computed was running; computeds must be pure",),
+    "RunawayEffectError": (rf"effects still re-triggering after \d+ rounds: effect {_NAME}(, effect {_NAME})*",),
+    "ReactiveError": (
+        rf"signal {_NAME} written from a foreign thread, but its runtime has no scheduler to hand the write to",
+        rf"scope {_NAME} was entered after dispose\(\)",
+        r"on_cleanup\(\) called inside a computed; only effects and scopes have cleanups",
+        r"on_cleanup\(\) called outside an effect's run and outside a scope",
+    ),
+    "ExceptionGroup": (
+        rf"effect {_NAME}: its cleanups failed", rf"effect {_NAME}: its cleanup and its run failed",
+        rf"effect {_NAME}: creating it failed \(its run, its cleanups, the flush after it\)",
+        r"([2-9]|[1-9]\d+) effects failed in one flush", rf"scope {_NAME}: disposing failed",
+    ),
+}
+
+
+def _all_errors(exc: BaseException) -> list[BaseException]:
+    """`exc` and, for a group, every exception inside it, groups too."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [exc] + [e for inner in exc.exceptions for e in _all_errors(inner)]
+    return [exc]
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:

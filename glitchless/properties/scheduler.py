@@ -27,7 +27,9 @@ settled state.
 from __future__ import annotations
 
 import asyncio
+import functools
 import shlex
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ Op = tuple[int, str, int, int]  # (delay, "set" | "dispose", signal or effect, v
 class EffectSpec:
     deps: tuple[int, ...]  # node indices: signals first, then the computed if any
     waits: tuple[int, ...]  # virtual seconds per await (0: just yield)
+    wrapped: bool = False  # the body is handed over as functools.partial(body), not as the function itself
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class AsyncProgram:
     computed: tuple[int, ...] | None  # the signals a computed sums (mod DOMAIN), if there is one
     effects: tuple[EffectSpec, ...]
     writers: tuple[tuple[Op, ...], ...]
+    # Once all has settled, each (signal, value, update) in turn: `set(value)` (or `update`) from a foreign
+    # thread, which the runtime hands over to the loop (rule 9); then all settles again.
+    foreign: tuple[tuple[int, int, bool], ...] = ()
 
     def node_name(self, d: int) -> str:
         return f"s{d}" if d < len(self.inits) else "c"
@@ -72,10 +78,12 @@ class AsyncProgram:
             lines.append(f"computed c = ({' + '.join(f's{i}' for i in self.computed)}) % {DOMAIN}")
         for i, e in enumerate(self.effects):
             lines.append(f"async effect e{i}: reads {', '.join(self.node_name(d) for d in e.deps)}, "
-                         f"then awaits sleep{list(e.waits)}")
+                         f"then awaits sleep{list(e.waits)}" + (" (passed as functools.partial)" if e.wrapped else ""))
         for w, ops in enumerate(self.writers):
             parts = [f"sleep({d}); " + (f"s{a} = {v}" if kind == "set" else f"dispose e{a}") for d, kind, a, v in ops]
             lines.append(f"writer task w{w}: " + "; ".join(parts))
+        for a, v, update in self.foreign:
+            lines.append(f"settled, then from a foreign thread: s{a}.{'update(lambda _: ' if update else 'set('}{v})")
         return lines
 
 
@@ -87,14 +95,16 @@ def programs(draw: st.DrawFn) -> AsyncProgram:
     nodes = n + (computed is not None)
     effects = tuple(draw(st.lists(
         st.builds(EffectSpec, st.lists(st.integers(0, nodes - 1), min_size=1, max_size=2).map(tuple),
-                  st.lists(st.integers(0, 2), max_size=3).map(tuple)),
+                  st.lists(st.integers(0, 2), max_size=3).map(tuple), st.booleans()),
         min_size=1, max_size=3)))
     op = st.one_of(
         st.tuples(st.integers(0, 1), st.just("set"), st.integers(0, n - 1), st.integers(0, DOMAIN - 1)),
         st.tuples(st.integers(0, 1), st.just("dispose"), st.integers(0, len(effects) - 1), st.just(0)),
     )
     writers = tuple(tuple(ops) for ops in draw(st.lists(st.lists(op, min_size=1, max_size=4), min_size=1, max_size=3)))
-    return AsyncProgram(inits, computed, effects, writers)
+    foreign = tuple(draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, DOMAIN - 1), st.booleans()),
+                                  max_size=2)))
+    return AsyncProgram(inits, computed, effects, writers, foreign)
 
 
 Trace = list[list[Any]]
@@ -141,7 +151,8 @@ def program_main(target: Target, program: AsyncProgram) -> Callable[[], Coroutin
             return body
 
         for i, spec in enumerate(program.effects):
-            e = rt.effect(body_of(i, spec), name=f"e{i}")
+            body = body_of(i, spec)
+            e = rt.effect(functools.partial(body) if spec.wrapped else body, name=f"e{i}")
             assert isinstance(e, AsyncEffect)
             handles.append(e)
 
@@ -157,11 +168,34 @@ def program_main(target: Target, program: AsyncProgram) -> Callable[[], Coroutin
 
         await asyncio.gather(*(loop.create_task(writer(w, ops)) for w, ops in enumerate(program.writers)))
         await asyncio.sleep(HORIZON)
+        for a, v, update in program.foreign:
+            # Nothing else is ready now, so the write the loop runs next is this one: logged before it.
+            ev("set", "thread", a, v)
+            write = functools.partial(sigs[a].update, lambda _: v) if update else functools.partial(sigs[a].set, v)
+            on_foreign_thread(write)
+            await asyncio.sleep(HORIZON)
         ev("settled", [s.peek() for s in sigs], [h.runs for h in handles], [h.disposed for h in handles],
            [h.is_stale() for h in handles])
         return log
 
     return main
+
+
+def on_foreign_thread(fn: Callable[[], None]) -> None:
+    """fn() on a new thread, joined at once; what it raised, raised here."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, name="glitchless-foreign-write")
+    thread.start()
+    thread.join()
+    if raised:
+        raise raised[0]
 
 
 def check_trace(program: AsyncProgram, trace: Trace) -> list[tuple[str, str]]:
@@ -227,7 +261,9 @@ def check_trace(program: AsyncProgram, trace: Trace) -> list[tuple[str, str]]:
             if not disposed[i]:
                 found.append(("cancelled", f"e{i} run {run} was cancelled {where} though the effect is live"))
         elif kind == "settled":
-            _, runs, gone, stale = data
+            values, runs, gone, stale = data
+            if values != vals:
+                found.append(("lost-write", f"signals are {values} {where}, but the writes made them {vals}"))
             for i in range(n):
                 if disposed[i]:
                     continue

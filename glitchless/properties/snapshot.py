@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import hypothesis
-from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
@@ -287,15 +287,16 @@ def make_machine(target: Target | str = "glitchless") -> type[SnapshotMachine]:
     return cls
 
 
-def run_machine(target: Target, *, examples: int, seed: int, steps: int) -> FuzzReport:
-    """Run the snapshot machine on `target`; a failure comes back shrunk, as a readable script."""
+def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True) -> FuzzReport:
+    """Run the snapshot machine on `target`; a failure comes back as a readable script, shrunk unless
+    `shrink` is False."""
     report = FuzzReport(target.name, examples, seed, steps)
     start = time.perf_counter()
     cls = make_machine(target)
     hypothesis.seed(seed)(cls)
     config = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
                       verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck), print_blob=False,
-                      report_multiple_bugs=False)
+                      report_multiple_bugs=False, phases=[p for p in Phase if shrink or p is not Phase.shrink])
     original = cls.__init__
 
     def counted(self: SnapshotMachine) -> None:

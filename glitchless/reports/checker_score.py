@@ -44,9 +44,9 @@ MUTATED = "glitchless/kernel/reactive.py"
 SELECTION = "tests/checker_score_selection.py"
 GOAL_PERCENT = 90.0
 
-# The fixed budget per mutant: a few seconds for each fuzz pass and for the exhaustive tier when nothing
-# fails (on one core), less when a failure stops a pass early.
-FUZZ_EXAMPLES = 100
+# The fixed budget per mutant: about 20 CPU seconds when nothing fails, a few when the quick exhaustive tier
+# (run first) fails. 1,000 examples kill six in a hundred more mutants than 100 did, at five times the cost.
+FUZZ_EXAMPLES = 1000
 FUZZ_SEED = 0
 # The two other property machines, on the kernel parts the graph machines do not drive: async effects on the
 # deterministic scheduler, and the component layer's snapshot/restore over effects and computeds.
@@ -59,8 +59,19 @@ TIMEOUT_MULTIPLIER = 4.0
 
 
 # -- the test command ------------------------------------------------------------
-# The only two functions that call the property machines. If their public entry points
+# The only functions that call the property machines. If their public entry points
 # are renamed, adapt these; the rest of the score does not depend on them.
+
+
+def machine_failures() -> list[str]:
+    """The first pass that fails, cheapest first: the exhaustive tier (seconds), then fuzz, then the other
+    machines. A mutant that makes the kernel loop forever in one pass is usually caught by an earlier one;
+    run in any other order, it would cost mutmut's whole time limit and count as a time-out."""
+    for found in (exhaustive_failures, fuzz_failures, other_machine_failures):
+        failures = found()
+        if failures:
+            return failures
+    return []
 
 
 def fuzz_failures() -> list[str]:
@@ -95,7 +106,7 @@ def other_machine_failures() -> list[str]:
     found: list[str] = []
     target = load_target("glitchless")
     reports = [scheduler.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False),
-               snapshot.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20)]
+               snapshot.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False)]
     for report in reports:
         found += [f.label for f in report.failures] + list(report.errors)
     return found
@@ -104,8 +115,9 @@ def other_machine_failures() -> list[str]:
 def describe_selection() -> str:
     tiers = "; ".join(f"up to {n} nodes, {o} operations, {s} signals, effects {'with' if w else 'without'} writes"
                       for n, o, s, w in EXHAUSTIVE_TIERS)
-    return (f"fuzz {FUZZ_EXAMPLES} examples (seed {FUZZ_SEED}) on the whole contract; then exhaustive ({tiers}); "
-            f"then {OTHER_MACHINE_EXAMPLES} examples each of scheduler_determinism and snapshot_restore")
+    return (f"exhaustive ({tiers}); then fuzz {FUZZ_EXAMPLES} examples (seed {FUZZ_SEED}) on the whole contract; "
+            f"then {OTHER_MACHINE_EXAMPLES} examples each of scheduler_determinism and snapshot_restore; "
+            "stopping at the first that fails")
 
 
 # -- the scratch copy --------------------------------------------------------------
