@@ -368,6 +368,7 @@ class Session:
             found.extend(self.computed_checks(index))
             if self.named:
                 found.extend(self.name_checks(index, step))
+                found.extend(self.subscription_checks(index))
             if extra_checks():
                 ctx = StepContext(self.rt, self.handles, self.model, self.steps, index)
                 for info, check in extra_checks():
@@ -448,6 +449,10 @@ class Session:
                 v(f"repr({names[node]}) is {repr(h)!r}, not {want!r}")
         for exc in self.kernel_errors:
             for err in _all_errors(exc):
+                if isinstance(err, RecursionError):  # no generated graph is deep: a cycle went undetected
+                    v(f"a read recursed until Python's limit instead of raising CycleError: {str(err)!r}", "recursion")
+                elif _kernel_crash(err, self.rt):
+                    v(f"the kernel's own code raised {type(err).__name__}: {str(err)!r}", "kernel-crash")
                 forms = KERNEL_MESSAGES.get(type(err).__name__)
                 text = err.message if isinstance(err, BaseExceptionGroup) else str(err)
                 if forms is not None and not any(re.fullmatch(form, text) for form in forms):
@@ -465,6 +470,25 @@ class Session:
                 elif what == "DisposedError" and not any(names.index(n) in self.model.disposed for n in named):
                     v(f"DisposedError names no disposed computed: {str(leaf)!r}")
         return found
+
+    def subscription_checks(self, index: int) -> list[Violation]:
+        """Rule 2 and 7, on glitchless and its copies: a node's subscribers are exactly the live effects and
+        observed computeds whose last run read it; nothing unobserved or disposed stays subscribed (a leak),
+        nothing observed is missing (it would miss changes)."""
+        names = node_names(self.steps)
+        at = {id(h): k for k, h in enumerate(self.handles) if h is not None}
+        for node, h in enumerate(self.handles):
+            subs = getattr(h, "_subs", None)
+            if h is None or node in self.model.disposed or isinstance(self.specs[node], AddEffect):
+                continue
+            have = {at.get(id(m), -1) for m in subs or ()}
+            want = {m for m in self.model.subscribers(node)
+                    if isinstance(self.specs[m], AddEffect) or self.model.observed(m)}
+            if have != want:
+                shown = lambda ks: "{" + ", ".join(names[k] if k >= 0 else "?" for k in sorted(ks)) + "}"
+                return [Violation("laziness", "subscriptions", f"{names[node]} has subscribers {shown(have)}, "
+                                  f"but {shown(want)} observe it", index)]
+        return []
 
     def execute_op(self, step: DisposeScope | ScopeCleanup | FlushOrder | Track | Flush) -> None:
         rt: Any = self.rt
@@ -599,6 +623,27 @@ KERNEL_MESSAGES: dict[str, tuple[str, ...]] = {
         r"([2-9]|[1-9]\d+) effects failed in one flush", rf"scope {_NAME}: disposing failed",
     ),
 }
+
+
+def _kernel_crash(exc: BaseException, rt: Any) -> bool:
+    """Did the module that defines `rt`'s class raise `exc` itself (not a user fn it called), though `exc`
+    is none of its errors (a ReactiveError, or a group of the errors of one call)?"""
+    tb = exc.__traceback__
+    module = sys.modules.get(type(rt).__module__)
+    if tb is None or module is None or isinstance(exc, (getattr(module, "ReactiveError", ()), BaseExceptionGroup)):
+        return False
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    # Innermost first, the first frame of either side decides (frames of neither, such as a wrapper that
+    # calls kernel functions, say nothing).
+    for frame in reversed(frames):
+        if frame.f_globals is vars(module):
+            return True
+        if str(frame.f_globals.get("__name__", "")).startswith("glitchless.properties"):
+            return False
+    return False
 
 
 def _all_errors(exc: BaseException) -> list[BaseException]:
