@@ -88,9 +88,9 @@ def test_conformance_prints_a_table_of_properties_per_kernel(capsys):
     header = next(line for line in lines if line.startswith("property"))
     assert "glitchless" in header
     for prop in ("glitch_freedom", "ordering", "cutoff", "disposal", "laziness", "errors", "round_bound",
-                 "snapshot_restore", "scheduler_determinism"):
+                 "snapshot_restore", "scheduler_determinism", "depth"):
         assert any(line.startswith(prop) and "pass" in line for line in lines)
-    assert any(line.startswith("passed") and "10/10" in line for line in lines)
+    assert any(line.startswith("passed") and "11/11" in line for line in lines)
 
 
 @pytest.mark.peer

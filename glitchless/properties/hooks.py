@@ -3,9 +3,10 @@
 Built-in properties are checked by `glitchless.properties.runner`: each names
 the first difference between the target's and the model's log of a step.
 
-Two more belong to layers above the bare runtime, so they do not fit a check
-over the graph machine's steps; each has a machine of its own, run when the
-property is selected (``--checks NAME``, and by `glitchless conformance`):
+Three more do not fit a check over the graph machine's steps: two belong to
+layers above the bare runtime, one needs graphs far bigger than its programs.
+Each has a machine of its own, run when the property is selected
+(``--checks NAME``, and by `glitchless conformance`):
 
 * ``snapshot_restore`` (the component layer, `glitchless.properties.snapshot`):
   random components whose state lives in signals, computeds, effects and plain
@@ -17,9 +18,13 @@ property is selected (``--checks NAME``, and by `glitchless conformance`):
   choices Hypothesis draws; replaying the recorded choices, and rerunning one
   seed, give the same trace byte for byte, and the async-effect rules
   (supersede, quiescence) hold under every interleaving drawn.
+* ``depth`` (rule 8, `glitchless.properties.depth`): chains of 300 to 600
+  computeds with diamonds, read and updated under Python's default recursion
+  limit, every value checked against a direct evaluation.
 
-Both need a target built on the glitchless `Runtime` (``needs``: "components",
-"scheduler"); on other targets they are not applicable.
+The first two need a target built on the glitchless `Runtime` (``needs``:
+"components", "scheduler"); on other targets they are not applicable. Depth
+applies to every target.
 
 Properties added later plug in with `register_step_check`: a step check is
 called after every step the graph machine applies (once the built-in checks
@@ -112,6 +117,14 @@ MACHINE_PROPERTIES: tuple[tuple[PropertyInfo, str], ...] = (
             "scheduler",
         ),
         "glitchless.properties.scheduler:run_machine",
+    ),
+    (
+        PropertyInfo(
+            "depth",
+            "chains of 300 to 600 computeds (with diamonds) evaluate, update and notify correctly under "
+            "Python's default recursion limit (rule 8)",
+        ),
+        "glitchless.properties.depth:run_machine",
     ),
 )
 

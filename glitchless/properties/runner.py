@@ -485,9 +485,9 @@ class Session:
             want = {m for m in self.model.subscribers(node)
                     if isinstance(self.specs[m], AddEffect) or self.model.observed(m)}
             if have != want:
-                shown = lambda ks: "{" + ", ".join(names[k] if k >= 0 else "?" for k in sorted(ks)) + "}"
-                return [Violation("laziness", "subscriptions", f"{names[node]} has subscribers {shown(have)}, "
-                                  f"but {shown(want)} observe it", index)]
+                shown = ["{" + ", ".join(names[k] if k >= 0 else "?" for k in sorted(ks)) + "}" for ks in (have, want)]
+                return [Violation("laziness", "subscriptions", f"{names[node]} has subscribers {shown[0]}, "
+                                  f"but {shown[1]} observe it", index)]
         return []
 
     def execute_op(self, step: DisposeScope | ScopeCleanup | FlushOrder | Track | Flush) -> None:

@@ -51,6 +51,8 @@ FUZZ_SEED = 0
 # The two other property machines, on the kernel parts the graph machines do not drive: async effects on the
 # deterministic scheduler, and the component layer's snapshot/restore over effects and computeds.
 OTHER_MACHINE_EXAMPLES = 50
+# And rule 8's deep chains, where a kernel stops nesting fn calls (a second or so for these).
+DEPTH_EXAMPLES = 20
 # (max_nodes, max_ops, max_signals, effect_writes), as glitchless.properties.exhaustive.Bounds takes them.
 EXHAUSTIVE_TIERS: tuple[tuple[int, int, int, bool], ...] = ((3, 2, 2, False),)
 # mutmut stops a mutant after (test time + 1 s) * multiplier * 2 CPU seconds; its default, 15, lets each
@@ -99,14 +101,16 @@ def exhaustive_failures() -> list[str]:
 
 
 def other_machine_failures() -> list[str]:
-    """What the scheduler_determinism and snapshot_restore machines find in OTHER_MACHINE_EXAMPLES examples each."""
-    from glitchless.properties import scheduler, snapshot
+    """What the scheduler_determinism and snapshot_restore machines find in OTHER_MACHINE_EXAMPLES examples each,
+    and the depth machine in DEPTH_EXAMPLES."""
+    from glitchless.properties import depth, scheduler, snapshot
     from glitchless.properties.targets import load_target
 
     found: list[str] = []
     target = load_target("glitchless")
     reports = [scheduler.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False),
-               snapshot.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False)]
+               snapshot.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False),
+               depth.run_machine(target, examples=DEPTH_EXAMPLES, seed=FUZZ_SEED, steps=0, shrink=False)]
     for report in reports:
         found += [f.label for f in report.failures] + list(report.errors)
     return found
@@ -116,7 +120,8 @@ def describe_selection() -> str:
     tiers = "; ".join(f"up to {n} nodes, {o} operations, {s} signals, effects {'with' if w else 'without'} writes"
                       for n, o, s, w in EXHAUSTIVE_TIERS)
     return (f"exhaustive ({tiers}); then fuzz {FUZZ_EXAMPLES} examples (seed {FUZZ_SEED}) on the whole contract; "
-            f"then {OTHER_MACHINE_EXAMPLES} examples each of scheduler_determinism and snapshot_restore; "
+            f"then {OTHER_MACHINE_EXAMPLES} examples each of scheduler_determinism and snapshot_restore, "
+            f"{DEPTH_EXAMPLES} of depth; "
             "stopping at the first that fails")
 
 
