@@ -81,7 +81,8 @@ def expected_top(program: DeepProgram, signals: list[int]) -> int:
     return values[-1]
 
 
-def check_program(target: Target, program: DeepProgram) -> Violation | None:
+def check_program(target: Target, program: DeepProgram,
+                  recursion_limit: int = DEFAULT_RECURSION_LIMIT) -> Violation | None:
     rt: Any = target.make()
     sigs = [rt.signal(v) for v in program.signals]
     nodes: list[Any] = list(sigs)
@@ -94,7 +95,7 @@ def check_program(target: Target, program: DeepProgram) -> Violation | None:
     values = list(program.signals)
     step = 1
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(DEFAULT_RECURSION_LIMIT)
+    sys.setrecursionlimit(recursion_limit)
     try:
         effect = rt.effect(lambda: seen.append(top.get()))
         for write in (None, *program.writes):
@@ -123,16 +124,18 @@ class DepthFailure(AssertionError):
         super().__init__(f"{violation.label}: {violation.message}")
 
 
-def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True) -> FuzzReport:
+def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True,
+                recursion_limit: int = DEFAULT_RECURSION_LIMIT) -> FuzzReport:
     """Run the property on `target` for `examples` programs; a failure comes back (shrunk) as a script.
-    `steps` is accepted for a uniform interface."""
+    `steps` is accepted for a uniform interface. `recursion_limit`: for a kernel run under a tool that adds
+    frames to every call (mutmut's trampolines add two or three), the default limit scaled as much."""
     report = FuzzReport(target.name, examples, seed, steps)
     start = time.perf_counter()
 
     @given(program=programs())
     def test_depth(program: DeepProgram) -> None:
         report.runs += 1
-        violation = check_program(target, program)
+        violation = check_program(target, program, recursion_limit)
         if violation is not None:
             raise DepthFailure(violation, tuple(program.describe()))
 

@@ -53,6 +53,10 @@ FUZZ_SEED = 0
 OTHER_MACHINE_EXAMPLES = 50
 # And rule 8's deep chains, where a kernel stops nesting fn calls (a second or so for these).
 DEPTH_EXAMPLES = 20
+# mutmut's trampolines make a level of a chain about 10 frames instead of 4: a limit that a kernel stopping
+# at 100 nested fns keeps (about 1,100 frames), and one recursing through 300 to 600 levels (3,000 and more)
+# overruns.
+DEPTH_RECURSION_LIMIT = 2500
 # (max_nodes, max_ops, max_signals, effect_writes), as glitchless.properties.exhaustive.Bounds takes them.
 EXHAUSTIVE_TIERS: tuple[tuple[int, int, int, bool], ...] = ((3, 2, 2, False),)
 # mutmut stops a mutant after (test time + 1 s) * multiplier * 2 CPU seconds; its default, 15, lets each
@@ -110,7 +114,8 @@ def other_machine_failures() -> list[str]:
     target = load_target("glitchless")
     reports = [scheduler.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False),
                snapshot.run_machine(target, examples=OTHER_MACHINE_EXAMPLES, seed=FUZZ_SEED, steps=20, shrink=False),
-               depth.run_machine(target, examples=DEPTH_EXAMPLES, seed=FUZZ_SEED, steps=0, shrink=False)]
+               depth.run_machine(target, examples=DEPTH_EXAMPLES, seed=FUZZ_SEED, steps=0, shrink=False,
+                                 recursion_limit=DEPTH_RECURSION_LIMIT)]
     for report in reports:
         found += [f.label for f in report.failures] + list(report.errors)
     return found
