@@ -126,9 +126,11 @@ class DepthFailure(AssertionError):
 
 def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True,
                 recursion_limit: int = DEFAULT_RECURSION_LIMIT) -> FuzzReport:
-    """Run the property on `target` for `examples` programs; a failure comes back (shrunk) as a script.
-    `steps` is accepted for a uniform interface. `recursion_limit`: for a kernel run under a tool that adds
-    frames to every call (mutmut's trampolines add two or three), the default limit scaled as much."""
+    """Run the property on `target` for `examples` programs; a failure comes back as a script.
+    `steps` and `shrink` are accepted for a uniform interface: a failure is never shrunk, as its chain must
+    stay hundreds of levels deep to fail and every attempt costs a recursion to the limit (minutes on a
+    peer that logs each one); the seed reproduces it. `recursion_limit`: for a kernel run under a tool that
+    adds frames to every call (mutmut's trampolines), the default limit scaled as much."""
     report = FuzzReport(target.name, examples, seed, steps)
     start = time.perf_counter()
 
@@ -141,7 +143,7 @@ def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink:
 
     config = settings(max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
                       suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
-                      phases=[p for p in Phase if shrink or p is not Phase.shrink])
+                      phases=[p for p in Phase if p is not Phase.shrink])
     try:
         hypothesis.seed(seed)(config(test_depth))()
     except DepthFailure as exc:
