@@ -109,3 +109,20 @@ def test_an_async_effect_that_drops_its_owed_rerun_is_caught(monkeypatch: pytest
     assert [f.label for f in report.failures][:1] in (["scheduler_determinism/is-stale"],
                                                       ["scheduler_determinism/missed-run"],
                                                       ["scheduler_determinism/quiescence"])
+
+
+FOREIGN = AsyncProgram((0,), None, (EffectSpec((0,), (1,), wrapped=True),), (((0, "set", 0, 1),),),
+                       foreign=((0, 2, False), (0, 0, True)))
+
+
+def test_writes_from_a_foreign_thread_reach_the_loop_and_the_effects() -> None:
+    trace = run_program(load_target("glitchless"), FOREIGN, seed=0)
+    assert check_trace(FOREIGN, trace) == []
+    assert trace[-1][1] == "settled" and trace[-1][2] == [0]  # set(2), then update to 0, both applied
+
+
+def test_a_foreign_write_lost_on_its_way_to_the_loop_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Planted in the loop, not the kernel: the compiled kernel's own calls cannot be patched from Python.
+    monkeypatch.setattr(DeterministicLoop, "call_soon_threadsafe", lambda self, callback, *args, **kwargs: None)
+    trace = run_program(load_target("glitchless"), FOREIGN, seed=0)
+    assert "lost-write" in [kind for kind, _ in check_trace(FOREIGN, trace)]
