@@ -108,7 +108,8 @@ def test_an_async_effect_that_drops_its_owed_rerun_is_caught(monkeypatch: pytest
     report = run_machine(GLITCHLESS, examples=100, seed=0, steps=30, shrink=False)
     assert [f.label for f in report.failures][:1] in (["scheduler_determinism/is-stale"],
                                                       ["scheduler_determinism/missed-run"],
-                                                      ["scheduler_determinism/quiescence"])
+                                                      ["scheduler_determinism/quiescence"],
+                                                      ["scheduler_determinism/not-cancelled"])
 
 
 FOREIGN = AsyncProgram((0,), None, (EffectSpec((0,), (1,), wrapped=True),), (((0, "set", 0, 1),),),
@@ -126,3 +127,37 @@ def test_a_foreign_write_lost_on_its_way_to_the_loop_is_reported(monkeypatch: py
     monkeypatch.setattr(DeterministicLoop, "call_soon_threadsafe", lambda self, callback, *args, **kwargs: None)
     trace = run_program(load_target("glitchless"), FOREIGN, seed=0)
     assert "lost-write" in [kind for kind, _ in check_trace(FOREIGN, trace)]
+
+
+# One effect that cancels on supersede, awaiting twice; a write lands while its first run sleeps.
+CANCELLING = AsyncProgram((0,), None, (EffectSpec((0,), (2, 1), cancelling=True),), (((1, "set", 0, 1),),))
+
+
+def test_a_superseded_run_of_a_cancelling_effect_is_cancelled_and_run_again() -> None:
+    trace = run_program(GLITCHLESS, CANCELLING, seed=0)
+    assert check_trace(CANCELLING, trace) == []
+    events = [(kind, *data) for _, kind, *data in trace if kind in ("start", "cancelled", "end")]
+    assert events == [("start", 0, 1, [0]), ("cancelled", 0, 1), ("start", 0, 2, [1]), ("end", 0, 2, False)]
+
+
+def test_an_async_effect_that_ignores_cancel_on_supersede_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    init = AsyncEffect.__init__
+
+    def ignoring(self: AsyncEffect, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **{**kwargs, "cancel_on_supersede": False})  # planted: the option is dropped
+
+    monkeypatch.setattr(AsyncEffect, "__init__", ignoring)
+    assert [kind for kind, _ in check_trace(CANCELLING, run_program(GLITCHLESS, CANCELLING, seed=0))] == ["not-cancelled"]
+    report = run_machine(GLITCHLESS, examples=100, seed=0, steps=30, shrink=False)
+    assert [f.label for f in report.failures][:1] == ["scheduler_determinism/not-cancelled"], report.errors
+
+
+def test_an_async_effect_that_cancels_without_being_asked_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    init = AsyncEffect.__init__
+
+    def forcing(self: AsyncEffect, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **{**kwargs, "cancel_on_supersede": True})  # planted: every effect cancels
+
+    monkeypatch.setattr(AsyncEffect, "__init__", forcing)
+    report = run_machine(GLITCHLESS, examples=100, seed=0, steps=30, shrink=False)
+    assert [f.label for f in report.failures][:1] == ["scheduler_determinism/cancelled"], report.errors

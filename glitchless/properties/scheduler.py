@@ -1,9 +1,9 @@
 """The ``scheduler_determinism`` property: interleavings are reproducible and async effects keep their rules.
 
 Hypothesis draws a small async program: signals (and maybe a computed over
-them), async effects that read some nodes in their first step and then await
-a few virtual-time sleeps, and writer tasks that sleep and write signals or
-dispose effects. The program runs on `glitchless.fakes.simulate`, where every
+them), async effects (some with `cancel_on_supersede`) that read some nodes
+in their first step and then await a few virtual-time sleeps, and writer
+tasks that sleep and write signals or dispose effects. The program runs on `glitchless.fakes.simulate`, where every
 choice between ready lanes is drawn from Hypothesis (a `FunctionChooser`
 over `st.data()`), so Hypothesis explores interleavings and shrinks them
 along with the program. For each example:
@@ -16,7 +16,9 @@ along with the program. For each example:
   while in flight, which owes exactly one re-run after it ends), never while
   another is in flight or after disposal; every run's first step reads the
   current values; `is_stale()` at a run's end says whether a re-run is owed;
-  and once everything settles, each live effect has no run in flight or owed,
+  a superseded run of an effect that cancels on supersede is cancelled at its
+  await (never ends), and no other live run is ever cancelled; and once
+  everything settles, each live effect has no run in flight or owed,
   its last run read the current values, and its `runs` counts its runs.
 
 The trace records, with virtual time, each write, disposal, run start (with
@@ -57,6 +59,7 @@ class EffectSpec:
     deps: tuple[int, ...]  # node indices: signals first, then the computed if any
     waits: tuple[int, ...]  # virtual seconds per await (0: just yield)
     wrapped: bool = False  # the body is handed over as functools.partial(body), not as the function itself
+    cancelling: bool = False  # created with cancel_on_supersede=True: a supersede cancels the run at its await
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,8 @@ class AsyncProgram:
             lines.append(f"computed c = ({' + '.join(f's{i}' for i in self.computed)}) % {DOMAIN}")
         for i, e in enumerate(self.effects):
             lines.append(f"async effect e{i}: reads {', '.join(self.node_name(d) for d in e.deps)}, "
-                         f"then awaits sleep{list(e.waits)}" + (" (passed as functools.partial)" if e.wrapped else ""))
+                         f"then awaits sleep{list(e.waits)}" + (" (passed as functools.partial)" if e.wrapped else "")
+                         + (", cancel_on_supersede" if e.cancelling else ""))
         for w, ops in enumerate(self.writers):
             parts = [f"sleep({d}); " + (f"s{a} = {v}" if kind == "set" else f"dispose e{a}") for d, kind, a, v in ops]
             lines.append(f"writer task w{w}: " + "; ".join(parts))
@@ -95,7 +99,7 @@ def programs(draw: st.DrawFn) -> AsyncProgram:
     nodes = n + (computed is not None)
     effects = tuple(draw(st.lists(
         st.builds(EffectSpec, st.lists(st.integers(0, nodes - 1), min_size=1, max_size=2).map(tuple),
-                  st.lists(st.integers(0, 2), max_size=3).map(tuple), st.booleans()),
+                  st.lists(st.integers(0, 2), max_size=3).map(tuple), st.booleans(), st.booleans()),
         min_size=1, max_size=3)))
     op = st.one_of(
         st.tuples(st.integers(0, 1), st.just("set"), st.integers(0, n - 1), st.integers(0, DOMAIN - 1)),
@@ -152,7 +156,8 @@ def program_main(target: Target, program: AsyncProgram) -> Callable[[], Coroutin
 
         for i, spec in enumerate(program.effects):
             body = body_of(i, spec)
-            e = rt.effect(functools.partial(body) if spec.wrapped else body, name=f"e{i}")
+            e = rt.effect(functools.partial(body) if spec.wrapped else body, name=f"e{i}",
+                          cancel_on_supersede=spec.cancelling)
             assert isinstance(e, AsyncEffect)
             handles.append(e)
 
@@ -251,6 +256,9 @@ def check_trace(program: AsyncProgram, trace: Trace) -> list[tuple[str, str]]:
                 continue
             if state[i] != "running":
                 found.append(("unexpected-end", f"e{i} run {run} ended {where} but no run was in flight"))
+            elif owed_rerun[i] and program.effects[i].cancelling:
+                found.append(("not-cancelled", f"e{i} run {run} ended {where}, but it was superseded and "
+                                               f"cancels on supersede"))
             if stale != owed_rerun[i]:
                 found.append(("is-stale", f"e{i} run {run} ended {where} with is_stale() {stale}, "
                                           f"but a re-run {'was' if owed_rerun[i] else 'was not'} owed"))
@@ -258,8 +266,12 @@ def check_trace(program: AsyncProgram, trace: Trace) -> list[tuple[str, str]]:
             owed_rerun[i] = False
         elif kind == "cancelled":
             i, run = data
-            if not disposed[i]:
-                found.append(("cancelled", f"e{i} run {run} was cancelled {where} though the effect is live"))
+            if disposed[i]:
+                continue
+            if not (program.effects[i].cancelling and state[i] == "running" and owed_rerun[i]):
+                found.append(("cancelled", f"e{i} run {run} was cancelled {where} though the effect is live"
+                                           + ("" if program.effects[i].cancelling else " and does not cancel")))
+            state[i], owed_rerun[i] = "owed", False
         elif kind == "settled":
             values, runs, gone, stale = data
             if values != vals:
