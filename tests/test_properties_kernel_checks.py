@@ -1,8 +1,11 @@
 """The checks only glitchless's internals allow (messages, subscriptions, crashes), each shown to catch a
-planted bug on a small program the real kernel passes."""
+planted bug on a small program the real kernel passes; and each misuse the contract refuses, refused with its
+message."""
+
+import pytest
 
 import planted
-from glitchless.properties.program import AddComputed, AddEffect, AddSignal, Dispose, EffectWrite, Read
+from glitchless.properties.program import MISUSES, AddComputed, AddEffect, AddSignal, Dispose, EffectWrite, Misuse, Read
 from glitchless.properties.runner import Session
 from glitchless.properties.targets import Target
 
@@ -46,3 +49,29 @@ def test_an_error_from_the_kernels_own_code_is_reported():
     bad_call = copy(("raise CycleError(f\"{_describe('computed', node.name)} depends on itself\")",
                      "raise CycleError(f\"{_describe('computed')} depends on itself\")"))
     assert labels(bad_call, FOREIGN_CYCLE) == {"errors/kernel-crash"}
+
+
+def misused(kind):
+    return [AddSignal(0), AddComputed("sum", (0,)), AddEffect("sum", (1,)), Misuse(kind, 0), Read(1)]
+
+
+@pytest.mark.parametrize("kind", MISUSES)
+def test_the_real_kernel_refuses_each_misuse_with_the_contracts_error(kind):
+    assert labels("glitchless", misused(kind)) == set()
+
+
+@pytest.mark.parametrize(("kind", "patch", "label"), [
+    # the refusal dropped: the cleanup is taken (and runs nowhere), the effect is created
+    ("cleanup_outside", ("        else:\n            raise ReactiveError(\"on_cleanup() called outside",
+                         "        elif False:\n            raise ReactiveError(\"on_cleanup() called outside"),
+     "errors/lost-error"),
+    ("cancel_sync", ("        if cancel_on_supersede:\n", "        if False:\n"), "errors/lost-error"),
+    # reworded: the error is right, its message is off the table (a TypeError off the table is a crash too)
+    ("cleanup_not_callable", ("on_cleanup needs a callable, got", "on_cleanup wants a callable, got"),
+     "errors/kernel-crash"),
+    ("dispose_while_running", ("was disposed while it ran", "was disposed during its run"), "errors/wrong-message"),
+    ("write_in_computed", ("written while a computed was running;", "written inside a computed;"),
+     "errors/wrong-message"),
+])
+def test_a_misuse_let_through_or_misreported_is_caught(kind, patch, label):
+    assert labels(copy(patch), misused(kind)) == {label}

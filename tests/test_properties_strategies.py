@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from glitchless.fakes import EventCollector, Logger
+from glitchless.fakes import EventCollector, FakeLogger
 from glitchless.kernel import Component, Config, Kernel, component, operation
 from glitchless.properties.program import Program
 from glitchless.properties.strategies import check_program, checkpoint_is_invisible, invocations, programs
@@ -35,7 +35,7 @@ def test_programs_find_a_contract_breach_in_a_kernel_without_equality_cutoff() -
 def _orders_kernel() -> Kernel:
     kernel = Kernel()
     kernel.instantiate(Config, properties={"defaults": {"orders": {"tax_rate": 0.08}}})
-    kernel.instantiate(FakeLoggerProvider, properties={"logger": Logger()})
+    kernel.instantiate(FakeLoggerProvider, properties={"logger": FakeLogger()})
     kernel.instantiate(EventProbe, properties={"collector": EventCollector()})
     kernel.instantiate(OrderService)
     kernel.boot()

@@ -31,6 +31,7 @@ from glitchless.properties.hooks import PropertyInfo, Violation, machine_propert
 from glitchless.properties.model import IntCopy
 from glitchless.properties.program import (
     FUNCTIONS,
+    MISUSES,
     AddComputed,
     AddEffect,
     AddSignal,
@@ -40,6 +41,7 @@ from glitchless.properties.program import (
     EffectWrite,
     Flush,
     FlushOrder,
+    Misuse,
     Program,
     Read,
     ScopeCleanup,
@@ -227,6 +229,7 @@ def draw_op(choose: Choose, s: Session) -> Step:
     kinds += ["flush_order"] * 3 if effects and has("flush_order") else []
     kinds += ["track", "track", "flush"] if live and has("track") else []
     kinds += ["foreign_write"] if signals and has("threads") else []
+    kinds += ["misuse"] if s.named and signals else []  # held to glitchless's own errors (runner.KERNEL_MESSAGES)
     kinds += ["set"] * max(0, 6 - len(kinds))
     kind = kinds[choose(len(kinds))]
     if kind == "set":
@@ -251,6 +254,8 @@ def draw_op(choose: Choose, s: Session) -> Step:
         return FlushOrder(e, -1 - e - 16 * choose(4))  # never equal to another effect's order
     if kind == "flush":
         return Flush()
+    if kind == "misuse":
+        return Misuse(MISUSES[choose(len(MISUSES))], recent(choose, signals))  # type: ignore[arg-type]
     if kind == "foreign_write":
         signal, value = recent(choose, signals), choose(s.domain)
         return Set(signal, value, "thread_update" if has("update") and choose(2) else "thread")

@@ -39,6 +39,7 @@ from glitchless.properties.program import (
     Dispose,
     DisposeScope,
     Flush,
+    Misuse,
     FlushOrder,
     NodeSpec,
     Read,
@@ -105,12 +106,21 @@ class ModelReactiveError(Exception):
 ModelReactiveError.__name__ = "ReactiveError"
 
 
+class ModelWriteInComputedError(Exception):
+    pass
+
+
+ModelWriteInComputedError.__name__ = "WriteInComputedError"
+
+STRICT_REFUSAL = "strict equality refuses floats"
+
+
 def equal(kind: str | None, a: Any, b: Any) -> bool:
     """A node's equality; "strict" raises for floats (the set raises, S4)."""
     if a is b:
         return True
     if kind == "strict" and (isinstance(a, float) or isinstance(b, float)):
-        raise TypeError("strict equality refuses floats")
+        raise TypeError(STRICT_REFUSAL)
     if kind in ("picky", "halting") and abs(a - b) == 2:
         # One constant message: errors are compared by type and arguments (rule 4).
         if kind == "halting":
@@ -699,6 +709,10 @@ class Model:
             self.dispose(step.node)
         elif isinstance(step, DisposeScope | ScopeCleanup | FlushOrder | Track | Flush):
             self.execute_op(step)
+        elif isinstance(step, Misuse):  # refused before it touches the graph
+            raise {"cleanup_outside": ModelReactiveError, "cleanup_not_callable": TypeError, "cancel_sync": TypeError,
+                   "write_in_computed": ModelWriteInComputedError,
+                   "dispose_while_running": ModelDisposedError}[step.kind]()
         else:
             self.depth += 1
             try:

@@ -22,6 +22,7 @@ HOWS = ("get", "peek", "untracked", "block", "thread")
 # How a node body reads its `hidden` node without subscribing: `peek()`, `rt.untracked(node.get)`, inside
 # `with rt.untracked():`, or from a foreign thread started and joined at once (rule 9).
 HIDDEN_HOWS = ("peek", "untracked", "block", "thread")
+MISUSES = ("cleanup_outside", "cleanup_not_callable", "cancel_sync", "write_in_computed", "dispose_while_running")
 
 
 def arity_range(fn: str) -> tuple[int, int]:
@@ -166,18 +167,32 @@ class Track:
 
 
 @dataclass(frozen=True)
+class Misuse:
+    """A call the contract refuses: it raises the error its "Messages" table names, and changes nothing.
+    cleanup_outside: `rt.on_cleanup(fn)` outside any effect's run and scope (ReactiveError);
+    cleanup_not_callable: `rt.on_cleanup(None)` (TypeError); cancel_sync: a sync effect with
+    `cancel_on_supersede=True` (TypeError); write_in_computed: a new computed whose fn writes signal
+    `signal`, read (WriteInComputedError); dispose_while_running: a new computed whose fn disposes it,
+    read (DisposedError)."""
+
+    kind: Literal["cleanup_outside", "cleanup_not_callable", "cancel_sync", "write_in_computed",
+                  "dispose_while_running"]
+    signal: int = 0
+
+
+@dataclass(frozen=True)
 class Flush:
     """`rt.flush()`: runs pending effects, unless inside a batch."""
 
 
 NodeSpec: TypeAlias = AddSignal | AddComputed | AddEffect
 Step: TypeAlias = (AddSignal | AddComputed | AddEffect | Set | Read | Dispose | Batch | DisposeScope | ScopeCleanup
-                   | FlushOrder | Track | Flush)
+                   | FlushOrder | Track | Flush | Misuse)
 NODE_TYPES = (AddSignal, AddComputed, AddEffect)
 _KINDS: dict[str, type[Any]] = {"signal": AddSignal, "computed": AddComputed, "effect": AddEffect, "set": Set,
                                  "read": Read, "dispose": Dispose, "batch": Batch, "dispose_scope": DisposeScope,
                                  "scope_cleanup": ScopeCleanup, "flush_order": FlushOrder, "track": Track,
-                                 "flush": Flush}
+                                 "flush": Flush, "misuse": Misuse}
 
 
 def node_names(steps: tuple[Step, ...] | list[Step]) -> list[str]:
@@ -252,6 +267,13 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
         return [f"rt.track({names[step.effect]}, lambda: {names[step.node]}.get(){wrote})"]
     if isinstance(step, Flush):
         return ["rt.flush()"]
+    if isinstance(step, Misuse):
+        s = names[step.signal] if step.kind == "write_in_computed" else ""
+        return [{"cleanup_outside": "rt.on_cleanup(fn)   # outside any effect's run and scope: ReactiveError",
+                 "cleanup_not_callable": "rt.on_cleanup(None)   # TypeError",
+                 "cancel_sync": "rt.effect(fn, cancel_on_supersede=True)   # fn is not async: TypeError",
+                 "write_in_computed": f"rt.computed(lambda: {s}.set(0)).get()   # WriteInComputedError",
+                 "dispose_while_running": "m = rt.computed(lambda: m.dispose()); m.get()   # DisposedError"}[step.kind]]
     lines = ["with rt.batch():"]
     for inner in step.steps:
         lines.extend("    " + line for line in describe_step(inner, names))
@@ -339,6 +361,8 @@ def _decode(item: Any) -> Step:
         raise ValueError(f"unknown mode in {item!r}")
     if args.get("hidden_how", "peek") not in HIDDEN_HOWS:
         raise ValueError(f"unknown hidden_how in {item!r}")
+    if args.get("kind", MISUSES[0]) not in MISUSES:
+        raise ValueError(f"unknown misuse {args['kind']!r}")
     if args.get("fn", "sum") not in FUNCTIONS:
         raise ValueError(f"unknown function {args['fn']!r}")
     try:

@@ -29,6 +29,7 @@ from glitchless.properties.model import (
     EQUALS,
     Event,
     Halt,
+    STRICT_REFUSAL,
     IntCopy,
     Key,
     Model,
@@ -50,6 +51,7 @@ from glitchless.properties.program import (
     DisposeScope,
     Flush,
     FlushOrder,
+    Misuse,
     NodeSpec,
     Program,
     Read,
@@ -93,6 +95,9 @@ def features_of(step: Step) -> set[str]:
     if isinstance(step, Read):
         return {"peek"} if step.how == "peek" else {"untracked"} if step.how == "untracked" else _HOW_FEATURE.get(
             step.how, set())
+    if isinstance(step, Misuse):
+        return {"on_cleanup"} if step.kind.startswith("cleanup") else {"dispose_computed"} if step.kind.startswith(
+            "dispose") else set()
     return {DisposeScope: {"scope"}, ScopeCleanup: {"scope", "on_cleanup"}, FlushOrder: {"flush_order"},
             Track: {"track"}, Flush: {"track"}}.get(type(step), set())
 
@@ -132,6 +137,8 @@ def refs(step: Step) -> list[tuple[int, str]]:
     if isinstance(step, Track):
         return [(step.effect, "effect"), (step.node, "readable")] + (
             [(step.sets, "signal")] if step.sets is not None else [])
+    if isinstance(step, Misuse) and step.kind == "write_in_computed":
+        return [(step.signal, "signal")]
     return []
 
 
@@ -336,6 +343,8 @@ class Session:
             raise InvalidStep(f"effect {step.effect} is disposed: rt.track needs a live effect")
         if isinstance(step, Batch) and any(isinstance(s, Track) for s in step.steps):
             raise InvalidStep("rt.track is called outside batches")
+        if isinstance(step, Misuse) and not self.named:
+            raise InvalidStep("misuse is checked against glitchless's own errors, and this target is not glitchless")
 
     def apply(self, step: Step) -> list[Violation]:
         """Apply one step to both; return the enabled violations it shows (at most one)."""
@@ -419,6 +428,8 @@ class Session:
             self._counted(lambda: self.read(CALLER, step.node, step.how))()
         elif isinstance(step, Dispose):
             self.dispose(step.node)
+        elif isinstance(step, Misuse):
+            self.misuse(step)
         else:
             outer = self.in_batch
             with self.rt.batch():
@@ -428,6 +439,22 @@ class Session:
                         self.execute(inner)
                 finally:
                     self.in_batch = outer
+
+    def misuse(self, step: Misuse) -> None:
+        rt: Any = self.rt
+        if step.kind == "cleanup_outside":
+            rt.on_cleanup(lambda: None)
+        elif step.kind == "cleanup_not_callable":
+            rt.on_cleanup(None)
+        elif step.kind == "cancel_sync":
+            rt.effect(lambda: None, cancel_on_supersede=True)
+        elif step.kind == "write_in_computed":
+            h = self.handles[step.signal]
+            rt.computed(lambda: h.set(0), name="m0").get()
+        else:
+            box: list[Any] = []
+            box.append(rt.computed(lambda: box[0].dispose(), name="m0"))
+            box[0].get()
 
     # -- names in messages -------------------------------------------------------------
 
@@ -449,14 +476,17 @@ class Session:
                 v(f"repr({names[node]}) is {repr(h)!r}, not {want!r}")
         for exc in self.kernel_errors:
             for err in _all_errors(exc):
-                if isinstance(err, RecursionError):  # no generated graph is deep: a cycle went undetected
-                    v(f"a read recursed until Python's limit instead of raising CycleError: {str(err)!r}", "recursion")
-                elif _kernel_crash(err, self.rt):
-                    v(f"the kernel's own code raised {type(err).__name__}: {str(err)!r}", "kernel-crash")
                 forms = KERNEL_MESSAGES.get(type(err).__name__)
                 text = err.message if isinstance(err, BaseExceptionGroup) else str(err)
-                if forms is not None and not any(re.fullmatch(form, text) for form in forms):
+                listed = forms is not None and any(re.fullmatch(form, text) for form in forms)
+                if isinstance(err, RecursionError):  # no generated graph is deep: a cycle went undetected
+                    v(f"a read recursed until Python's limit instead of raising CycleError: {str(err)!r}", "recursion")
+                elif _kernel_crash(err, self.rt) and not listed:
+                    v(f"the kernel's own code raised {type(err).__name__}: {str(err)!r}", "kernel-crash")
+                if forms is not None and not listed:
                     v(f"{type(err).__name__} reads {text!r}, none of the contract's messages for it", "wrong-message")
+            if isinstance(step, Misuse):  # its computed "m0" is none of the program's nodes
+                continue
             for leaf in _leaves(exc):
                 what = type(leaf).__name__
                 if what == "Boom" and re.fullmatch(r"c\d+ failed", str(leaf)) and not _raised_in_body(leaf):
@@ -622,6 +652,9 @@ KERNEL_MESSAGES: dict[str, tuple[str, ...]] = {
         rf"effect {_NAME}: creating it failed \(its run, its cleanups, the flush after it\)",
         r"([2-9]|[1-9]\d+) effects failed in one flush", rf"scope {_NAME}: disposing failed",
     ),
+    # A misuse refused before it touches the graph, and the generated "strict" equals' own refusal.
+    "TypeError": (r"on_cleanup needs a callable, got \w+", r"cancel_on_supersede applies to async effects only",
+                  re.escape(STRICT_REFUSAL)),
 }
 
 
@@ -862,8 +895,8 @@ def _remap(step: Step, new: dict[int, int]) -> Step | None:
                                    untracked=None if step.untracked is None else m(step.untracked),
                                    disposes=None if step.disposes is None else m(step.disposes),
                                    cleanup_disposes=None if step.cleanup_disposes is None else m(step.cleanup_disposes))
-    if isinstance(step, Set):
-        return dataclasses.replace(step, signal=new[step.signal])
+    if isinstance(step, Set | Misuse):
+        return dataclasses.replace(step, signal=new.get(step.signal, 0))
     if isinstance(step, Read | Dispose):
         return dataclasses.replace(step, node=new[step.node])
     return step
