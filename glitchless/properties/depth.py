@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import shlex
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from glitchless.properties.hooks import Violation
-from glitchless.properties.machine import FuzzReport, Script, ScriptFailure
+from glitchless.properties.machine import FuzzReport, ScriptedFailure, quiet_settings, run_own_machine
 from glitchless.properties.targets import Target
 
 NAME = "depth"
@@ -118,12 +117,6 @@ def check_program(target: Target, program: DeepProgram,
     return None
 
 
-class DepthFailure(AssertionError):
-    def __init__(self, violation: Violation, script: tuple[str, ...]) -> None:
-        self.violation, self.script = violation, script
-        super().__init__(f"{violation.label}: {violation.message}")
-
-
 def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True,
                 recursion_limit: int = DEFAULT_RECURSION_LIMIT) -> FuzzReport:
     """Run the property on `target` for `examples` programs; a failure comes back as a script.
@@ -131,26 +124,16 @@ def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink:
     stay hundreds of levels deep to fail and every attempt costs a recursion to the limit (minutes on a
     peer that logs each one); the seed reproduces it. `recursion_limit`: for a kernel run under a tool that
     adds frames to every call (mutmut's trampolines), the default limit scaled as much."""
-    report = FuzzReport(target.name, examples, seed, steps)
-    start = time.perf_counter()
 
-    @given(program=programs())
-    def test_depth(program: DeepProgram) -> None:
-        report.runs += 1
-        violation = check_program(target, program, recursion_limit)
-        if violation is not None:
-            raise DepthFailure(violation, tuple(program.describe()))
+    def run(report: FuzzReport) -> None:
+        @given(program=programs())
+        def test_depth(program: DeepProgram) -> None:
+            report.runs += 1
+            violation = check_program(target, program, recursion_limit)
+            if violation is not None:
+                raise ScriptedFailure(violation, tuple(program.describe()))
 
-    config = settings(max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
-                      suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
-                      phases=[p for p in Phase if p is not Phase.shrink])
-    try:
-        hypothesis.seed(seed)(config(test_depth))()
-    except DepthFailure as exc:
-        again = (f"glitchless fuzz --target {shlex.quote(target.name)} --checks {NAME} "
-                 f"--examples {examples} --seed {seed}")
-        report.failures.append(ScriptFailure(exc.violation, Script(exc.script), target.name, again))
-    except Exception as exc:
-        report.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    report.seconds = time.perf_counter() - start
-    return report
+        hypothesis.seed(seed)(quiet_settings(examples, shrink=False)(test_depth))()
+
+    again = f"glitchless fuzz --target {shlex.quote(target.name)} --checks {NAME} --examples {examples} --seed {seed}"
+    return run_own_machine(target, examples=examples, seed=seed, steps=steps, again=again, run=run)

@@ -432,6 +432,54 @@ class FuzzReport:
         return sorted({f.label for f in self.failures})
 
 
+class ScriptedFailure(AssertionError):
+    """What an own machine's Hypothesis test raises: the violation and the script that shows it."""
+
+    def __init__(self, violation: Violation, script: tuple[str, ...]) -> None:
+        self.violation, self.script = violation, script
+        super().__init__(f"{violation.label} at step {violation.step}: {violation.message}\n"
+                         + Script(script).describe())
+
+
+def quiet_settings(examples: int, *, shrink: bool, **more: Any) -> settings:
+    """An own machine's Hypothesis settings: no deadline, no database, no output; the first failure only."""
+    return settings(max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
+                    suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
+                    phases=[p for p in Phase if shrink or p is not Phase.shrink], **more)
+
+
+def run_own_machine(target: Target, *, examples: int, seed: int, steps: int, again: str,
+                    run: Callable[[FuzzReport], None]) -> FuzzReport:
+    """Run an own machine's Hypothesis test (`run`, which counts its examples in the report): the
+    ScriptedFailure it raises becomes a ScriptFailure reproduced by the command `again`, anything else an error."""
+    report = FuzzReport(target.name, examples, seed, steps)
+    start = time.perf_counter()
+    try:
+        run(report)
+    except Exception as exc:
+        failure = _scripted(exc)
+        if failure is None:
+            report.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        else:
+            script = failure.script
+            if failure is not exc:  # found once, then not on Hypothesis's replay: nondeterminism itself
+                script = (*script, "(this failure did not reproduce when Hypothesis replayed it)")
+            report.failures.append(ScriptFailure(failure.violation, Script(script), target.name, again))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _scripted(exc: BaseException) -> ScriptedFailure | None:
+    if isinstance(exc, ScriptedFailure):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            found = _scripted(sub)
+            if found is not None:
+                return found
+    return None
+
+
 def database_at(path: str | Path | None) -> ExampleDatabase | None:
     return None if path is None else DirectoryBasedExampleDatabase(str(path))
 

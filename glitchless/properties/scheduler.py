@@ -32,19 +32,18 @@ import asyncio
 import functools
 import shlex
 import threading
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from glitchless.fakes import Chooser, FunctionChooser, ReplayChooser, SeededChooser, dumps, simulate
 from glitchless.kernel import AsyncEffect, Runtime, is_stale
 from glitchless.properties.hooks import Violation
-from glitchless.properties.machine import FuzzReport, Script, ScriptFailure
+from glitchless.properties.machine import FuzzReport, ScriptedFailure, quiet_settings, run_own_machine
 from glitchless.properties.targets import Target, load_target
 
 NAME = "scheduler_determinism"
@@ -330,12 +329,6 @@ def _at(trace: Trace, i: int) -> str:
     return repr(trace[i]) if i < len(trace) else "(end of trace)"
 
 
-class SchedulerFailure(AssertionError):
-    def __init__(self, violation: Violation, script: tuple[str, ...]) -> None:
-        self.violation, self.script = violation, script
-        super().__init__(f"{violation.label}: {violation.message}\n" + Script(script).describe())
-
-
 def property_test(target: Target | str = "glitchless") -> Callable[..., None]:
     """The property as a Hypothesis test function (call it, or wrap it in settings first)."""
     t = target if isinstance(target, Target) else load_target(target)
@@ -346,7 +339,7 @@ def property_test(target: Target | str = "glitchless") -> Callable[..., None]:
         if outcome.violations:
             kind, message = outcome.violations[0]
             script = (*program.describe(), f"interleaving choices {outcome.choices}", f"seed {seed}")
-            raise SchedulerFailure(Violation(NAME, kind, message, len(script)), script)
+            raise ScriptedFailure(Violation(NAME, kind, message, len(script)), script)
 
     return test_scheduler_determinism
 
@@ -356,41 +349,16 @@ def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink:
 
     `steps` is accepted for a uniform interface; program sizes are bounded by the strategy.
     """
-    report = FuzzReport(target.name, examples, seed, steps)
-    start = time.perf_counter()
     test = property_test(target)
     inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
 
-    def counted(**kwargs: Any) -> None:
-        report.runs += 1
-        inner(**kwargs)
+    def run(report: FuzzReport) -> None:
+        def counted(**kwargs: Any) -> None:
+            report.runs += 1
+            inner(**kwargs)
 
-    test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
-    config = settings(max_examples=examples, deadline=None, database=None, verbosity=Verbosity.quiet,
-                      suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
-                      phases=[p for p in Phase if shrink or p is not Phase.shrink])
-    try:
-        hypothesis.seed(seed)(config(test))()
-    except Exception as exc:
-        failure = _find_failure(exc)
-        if failure is None:
-            report.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        else:
-            script = failure.script
-            if failure is not exc:  # found once, then not on Hypothesis's replay: nondeterminism itself
-                script = (*script, "(this failure did not reproduce when Hypothesis replayed it)")
-            again = f"glitchless fuzz --target {shlex.quote(target.name)} --checks {NAME} --examples {examples} --seed {seed}"
-            report.failures.append(ScriptFailure(failure.violation, Script(script), target.name, again))
-    report.seconds = time.perf_counter() - start
-    return report
+        test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
+        hypothesis.seed(seed)(quiet_settings(examples, shrink=shrink)(test))()
 
-
-def _find_failure(exc: BaseException) -> SchedulerFailure | None:
-    if isinstance(exc, SchedulerFailure):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for sub in exc.exceptions:
-            found = _find_failure(sub)
-            if found is not None:
-                return found
-    return None
+    again = f"glitchless fuzz --target {shlex.quote(target.name)} --checks {NAME} --examples {examples} --seed {seed}"
+    return run_own_machine(target, examples=examples, seed=seed, steps=steps, again=again, run=run)

@@ -21,19 +21,17 @@ effects keep their predecessor's place in the flush order.
 from __future__ import annotations
 
 import shlex
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import hypothesis
-from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from glitchless.kernel import Component, Kernel, Requires, Runtime, component, computed, effect, operation, subscribe
 from glitchless.properties.hooks import Violation
-from glitchless.properties.machine import FuzzReport, Script, ScriptFailure
+from glitchless.properties.machine import FuzzReport, ScriptedFailure, quiet_settings, run_own_machine
 from glitchless.properties.targets import Target, load_target
 
 NAME = "snapshot_restore"
@@ -261,7 +259,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         try:
             self.twins.checkpoint(kind, name)
         except Exception as exc:
-            raise SnapshotFailure(Violation(NAME, "checkpoint-raised", f"{what} raised {exc!r}", len(self.script)),
+            raise ScriptedFailure(Violation(NAME, "checkpoint-raised", f"{what} raised {exc!r}", len(self.script)),
                                   tuple(self.script)) from exc
 
     @invariant()
@@ -270,14 +268,7 @@ class SnapshotMachine(RuleBasedStateMachine):
             return
         diff = self.twins.differences()
         if diff is not None:
-            raise SnapshotFailure(Violation(NAME, "trace-diverged", diff, len(self.script)), tuple(self.script))
-
-
-class SnapshotFailure(AssertionError):
-    def __init__(self, violation: Violation, script: tuple[str, ...]) -> None:
-        self.violation, self.script = violation, script
-        super().__init__(f"{violation.label} at step {violation.step}: {violation.message}\n"
-                         + Script(script).describe())
+            raise ScriptedFailure(Violation(NAME, "trace-diverged", diff, len(self.script)), tuple(self.script))
 
 
 def make_machine(target: Target | str = "glitchless") -> type[SnapshotMachine]:
@@ -290,27 +281,18 @@ def make_machine(target: Target | str = "glitchless") -> type[SnapshotMachine]:
 def run_machine(target: Target, *, examples: int, seed: int, steps: int, shrink: bool = True) -> FuzzReport:
     """Run the snapshot machine on `target`; a failure comes back as a readable script, shrunk unless
     `shrink` is False."""
-    report = FuzzReport(target.name, examples, seed, steps)
-    start = time.perf_counter()
     cls = make_machine(target)
     hypothesis.seed(seed)(cls)
-    config = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                      verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck), print_blob=False,
-                      report_multiple_bugs=False, phases=[p for p in Phase if shrink or p is not Phase.shrink])
     original = cls.__init__
 
-    def counted(self: SnapshotMachine) -> None:
-        report.runs += 1
-        original(self)
+    def run(report: FuzzReport) -> None:
+        def counted(self: SnapshotMachine) -> None:
+            report.runs += 1
+            original(self)
 
-    cls.__init__ = counted  # type: ignore[method-assign]
-    try:
-        run_state_machine_as_test(cls, settings=config)
-    except SnapshotFailure as exc:
-        again = (f"glitchless fuzz --target {shlex.quote(target.name)} --checks {NAME} "
-                 f"--examples {examples} --seed {seed} --steps {steps}")
-        report.failures.append(ScriptFailure(exc.violation, Script(exc.script), target.name, again))
-    except Exception as exc:
-        report.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    report.seconds = time.perf_counter() - start
-    return report
+        cls.__init__ = counted  # type: ignore[method-assign]
+        run_state_machine_as_test(cls, settings=quiet_settings(examples, shrink=shrink, stateful_step_count=steps))
+
+    again = (f"glitchless fuzz --target {shlex.quote(target.name)} --checks {NAME} "
+             f"--examples {examples} --seed {seed} --steps {steps}")
+    return run_own_machine(target, examples=examples, seed=seed, steps=steps, again=again, run=run)
