@@ -5,17 +5,13 @@ message."""
 import pytest
 
 import planted
-from glitchless.properties.program import MISUSES, AddComputed, AddEffect, AddSignal, Dispose, EffectWrite, Misuse, Read
-from glitchless.properties.runner import Session
+from glitchless.properties.program import MISUSES, AddComputed, AddEffect, AddSignal, Dispose, EffectWrite, Misuse, Program, Read
+from glitchless.properties.runner import check_program
 from glitchless.properties.targets import Target
 
 
 def labels(target, steps):
-    session = Session(target, 3)
-    try:
-        return {v.label for v in session.run(steps)}
-    finally:
-        session.close()
+    return {v.label for v in check_program(Program(3, tuple(steps)), target)}
 
 
 def copy(*patches):

@@ -8,8 +8,8 @@ from the kernel contract, reduced to minimal programs.
 import pytest
 
 from glitchless.properties.machine import Options, fuzz
-from glitchless.properties.program import AddComputed, AddEffect, AddSignal, EffectWrite, Set
-from glitchless.properties.runner import Session
+from glitchless.properties.program import AddComputed, AddEffect, AddSignal, EffectWrite, Program, Set
+from glitchless.properties.runner import check_program
 
 pytestmark = pytest.mark.peer
 
@@ -19,11 +19,7 @@ def needs(module):
 
 
 def labels(name, steps):
-    s = Session(name, 3)
-    try:
-        return {v.label for v in s.run(steps)}
-    finally:
-        s.close()
+    return {v.label for v in check_program(Program(3, tuple(steps)), name)}
 
 
 SELF_WRITING = [AddSignal(0), AddEffect("sum", (0,), write=EffectWrite(0, "const", 1))]

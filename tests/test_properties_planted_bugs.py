@@ -8,8 +8,8 @@ import pytest
 
 import glitchless.kernel.reactive as real
 from glitchless.properties.machine import Options, fuzz
-from glitchless.properties.program import AddComputed, AddEffect, AddSignal, Batch, Read, Set
-from glitchless.properties.runner import Session
+from glitchless.properties.program import AddComputed, AddEffect, AddSignal, Batch, Program, Read, Set
+from glitchless.properties.runner import check_program
 from glitchless.properties.targets import Target
 
 import planted
@@ -50,7 +50,7 @@ def test_planting_never_touches_the_real_kernel():
 
 
 def run(target_, steps, checks=None):
-    return {v.label for v in Session(target_, 3, checks).run(steps)}
+    return {v.label for v in check_program(Program(3, tuple(steps)), target_, checks)}
 
 
 DIAMOND_CUTOFF = [AddSignal(0), AddSignal(0), AddComputed("min", (0, 1)), AddEffect("sum", (2,)), Set(0, 1)]

@@ -506,14 +506,27 @@ class Session:
         observed computeds whose last run read it; nothing unobserved or disposed stays subscribed (a leak),
         nothing observed is missing (it would miss changes)."""
         names = node_names(self.steps)
+        model = self.model
         at = {id(h): k for k, h in enumerate(self.handles) if h is not None}
+        readers: dict[int, set[int]] = {}  # node -> the live nodes whose last run read it
+        for m, deps in enumerate(model.deps):
+            if m not in model.disposed:
+                for d, _ in deps:
+                    readers.setdefault(d, set()).add(m)
+        # The observed nodes: upstream of a live effect through live readers (one pass, not one per node).
+        todo = [m for m, spec in enumerate(self.specs) if isinstance(spec, AddEffect) and m not in model.disposed]
+        observed = set(todo)
+        while todo:
+            for d, _ in model.deps[todo.pop()]:
+                if d not in observed and d not in model.disposed:
+                    observed.add(d)
+                    todo.append(d)
         for node, h in enumerate(self.handles):
             subs = getattr(h, "_subs", None)
-            if h is None or node in self.model.disposed or isinstance(self.specs[node], AddEffect):
+            if h is None or node in model.disposed or isinstance(self.specs[node], AddEffect):
                 continue
             have = {at.get(id(m), -1) for m in subs or ()}
-            want = {m for m in self.model.subscribers(node)
-                    if isinstance(self.specs[m], AddEffect) or self.model.observed(m)}
+            want = readers.get(node, set()) & observed
             if have != want:
                 shown = ["{" + ", ".join(names[k] if k >= 0 else "?" for k in sorted(ks)) + "}" for ks in (have, want)]
                 return [Violation("laziness", "subscriptions", f"{names[node]} has subscribers {shown[0]}, "
