@@ -102,10 +102,15 @@ def test_the_report_shows_the_checker_score_in_its_slot() -> None:
     assert line in report_mod.to_markdown(inp)
     assert line in report_mod.to_html(inp)
     assert "Checker score" not in report_mod.to_markdown(report_mod.Inputs([], None, None, unit))
+    second = checker_score.to_json(sample_report(), not_checked=7, sample=5, offset=2)
+    assert "(a sample: every 5th mutant from #2; 7 not checked yet)" in report_mod.to_markdown(
+        report_mod.Inputs([], None, None, unit, checker=second))
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--sample", "0"], "--sample must be at least 1, got 0"),
+    (["--sample", "8", "--offset", "8"], "--offset must be below --sample (8), got 8"),
+    (["--sample", "8", "--offset", "-1"], "--offset must be non-negative, got -1"),
     (["--max-children", "0"], "--max-children must be at least 1, got 0"),
     (["--fail-under", "150"], "--fail-under must be a number from 0 to 100, got '150'"),
 ])

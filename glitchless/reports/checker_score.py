@@ -191,12 +191,13 @@ def prepare(root: Path = Path(".")) -> Path:
 
 
 def run_checker_score(
-    max_children: int | None = None, *, run: bool = True, sample: int = 1
+    max_children: int | None = None, *, run: bool = True, sample: int = 1, offset: int = 0
 ) -> tuple[MutationReport, int]:
     """Run mutmut in the scratch copy (unless `run` is False: then report its last, maybe partial, run).
 
-    With `sample` K > 1, only every K-th mutant (in mutmut's listing, by name) is run and reported:
-    a quick estimate, from the mutants an earlier run left (generated first when there are none).
+    With `sample` K > 1, only every K-th mutant (in mutmut's listing, by name, from the `offset`-th on)
+    is run and reported: a quick estimate, from the mutants an earlier run left (generated first when
+    there are none).
     Returns the report over the mutants checked and the number not checked yet (an interrupted
     run resumes where it stopped when started again).
     """
@@ -213,10 +214,10 @@ def run_checker_score(
         if not statuses:
             raise FileNotFoundError(f"no mutants in {scratch}/ to sample: run `glitchless checker-score --sample "
                                     f"{sample}` without --report-only first")
-        chosen = set(sorted(statuses)[::sample])
+        chosen = set(sorted(statuses)[offset::sample])
     if run:
         print(f"checker score: mutants of {MUTATED} against the property machines only ({describe_selection()})"
-              + (f", every {sample}th mutant" if chosen else ""), flush=True)
+              + (f", every {sample}th mutant from #{offset}" if chosen else ""), flush=True)
         if chosen is None:
             seconds = run_mutmut(scratch_project(), max_children)
         else:
@@ -231,7 +232,7 @@ def run_checker_score(
     considered = collected.mutants
     checked = [m for m in considered if m.status != "not checked"]
     report = MutationReport(checked, seconds, title=MUTATED, info=collected.info)
-    write(report, len(considered) - len(checked), sample)
+    write(report, len(considered) - len(checked), sample, offset)
     return report, len(considered) - len(checked)
 
 
@@ -263,7 +264,7 @@ def _load_previous() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def to_json(report: MutationReport, not_checked: int = 0, sample: int = 1) -> dict[str, Any]:
+def to_json(report: MutationReport, not_checked: int = 0, sample: int = 1, offset: int = 0) -> dict[str, Any]:
     data = report.to_json()
     data.update({
         "mutated": MUTATED,
@@ -271,26 +272,28 @@ def to_json(report: MutationReport, not_checked: int = 0, sample: int = 1) -> di
         "killed": report.counts.get("killed", 0),
         "not_checked": not_checked,
         "sample_every": sample,
+        "sample_offset": offset,
         "goal_percent": GOAL_PERCENT,
     })
     return data
 
 
-def format_checker_summary(report: MutationReport, not_checked: int = 0, sample: int = 1) -> str:
+def format_checker_summary(report: MutationReport, not_checked: int = 0, sample: int = 1, offset: int = 0) -> str:
     text = format_summary(report, title=f"Checker strength: the property machines against mutants of {MUTATED}")
     head, _, rest = text.partition("\n\n")
     notes = [f"Test command: {describe_selection()}. Goal: {GOAL_PERCENT:.0f}% killed."]
     if sample > 1:
-        notes.append(f"Sample: every {sample}th mutant of mutmut's listing (sorted by name).")
+        notes.append(f"Sample: every {sample}th mutant of mutmut's listing (sorted by name), from #{offset} "
+                     "(counting from 0).")
     if not_checked:
         notes.append(f"Partial run: {len(report.mutants)} of {len(report.mutants) + not_checked} mutants checked; "
                      "the figures are over those. `glitchless checker-score` resumes the run.")
     return f"{head}\n\n" + "\n\n".join(notes) + f"\n\n{rest}"
 
 
-def write(report: MutationReport, not_checked: int = 0, sample: int = 1) -> None:
+def write(report: MutationReport, not_checked: int = 0, sample: int = 1, offset: int = 0) -> None:
     from glitchless.cli_support import write_atomic
 
-    write_atomic(REPORT_PATH, json.dumps(to_json(report, not_checked, sample), indent=2, sort_keys=True,
+    write_atomic(REPORT_PATH, json.dumps(to_json(report, not_checked, sample, offset), indent=2, sort_keys=True,
                                          ensure_ascii=False) + "\n")
-    write_atomic(SUMMARY_PATH, format_checker_summary(report, not_checked, sample) + "\n")
+    write_atomic(SUMMARY_PATH, format_checker_summary(report, not_checked, sample, offset) + "\n")

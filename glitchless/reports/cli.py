@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from glitchless.cli_support import UsageError, validate_count, validate_percent
+from glitchless.cli_support import UsageError, validate_count, validate_int, validate_percent
 from glitchless.reports.project import ConfigError, Project, load
 
 
@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--sample", default="1", metavar="K",
                    help="run and report only every K-th mutant in mutmut's listing, by name (a quick estimate; "
                    "the mutants are generated first when no earlier run left them)")
+    p.add_argument("--offset", default="0", metavar="J",
+                   help="with --sample K, start at the J-th mutant (0 to K-1): the K offsets are K disjoint samples")
     p.add_argument("--report-only", action="store_true",
                    help="run no mutants: write the report from the last (maybe interrupted) run")
     p.set_defaults(run=_checker_score)
@@ -104,12 +106,15 @@ def _checker_score(args: argparse.Namespace) -> int:
 
     children = None if args.max_children is None else validate_count(args.max_children, "--max-children")
     sample = validate_count(args.sample, "--sample")
+    offset = validate_int(args.offset, "--offset", minimum=0)
+    if offset >= sample:
+        raise UsageError(f"--offset must be below --sample ({sample}), got {offset}")
     fail_under = None if args.fail_under is None else validate_percent(args.fail_under, "--fail-under")
     try:
-        report, not_checked = run_checker_score(children, run=not args.report_only, sample=sample)
+        report, not_checked = run_checker_score(children, run=not args.report_only, sample=sample, offset=offset)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    print(format_checker_summary(report, not_checked, sample).split("\n## ")[0])
+    print(format_checker_summary(report, not_checked, sample, offset).split("\n## ")[0])
     print(f"wrote {REPORT_PATH} and {SUMMARY_PATH}")
     if fail_under is not None and report.killed_percent < fail_under:
         print(f"FAIL: checker score {report.killed_percent:.1f}% < {fail_under}%")

@@ -255,7 +255,8 @@ def _checker_text(data: dict[str, Any]) -> str:
         text += f", {counts['no tests']} never reached"
     partial = []
     if data.get("sample_every", 1) > 1:
-        partial.append(f"a sample: every {data['sample_every']}th mutant")
+        partial.append(f"a sample: every {data['sample_every']}th mutant"
+                       + (f" from #{data['sample_offset']}" if data.get("sample_offset") else ""))
     if data.get("not_checked"):
         partial.append(f"{data['not_checked']} not checked yet")
     if partial:
