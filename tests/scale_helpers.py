@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -60,8 +59,10 @@ def no_cutoff_runtime() -> Runtime:
 
 
 def first_returns_others_wait(directory: str, index: int) -> int:
-    """Notes that it started; the first shard to start returns at once, every other one waits
-    for a file named `go` (which the test creates once the run was interrupted)."""
+    """Notes that it started; the first shard to start returns at once, every other one waits for
+    the cluster-wide Dask event named `directory` (which the test sets once the run was interrupted)."""
+    from distributed import Event
+
     d = Path(directory)
     (d / f"started-{index}").touch()
     try:
@@ -69,10 +70,7 @@ def first_returns_others_wait(directory: str, index: int) -> int:
         return index
     except FileExistsError:
         pass
-    for _ in range(12_000):  # at most two minutes, so a broken test cannot hang a worker
-        if (d / "go").exists():
-            break
-        time.sleep(0.01)
+    Event(directory).wait(timeout=120)  # bounded, so that a broken test cannot hang a worker
     return index
 
 

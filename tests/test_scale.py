@@ -344,13 +344,16 @@ def test_a_worker_killed_mid_run_changes_nothing(address: str, tmp_path: Path, s
 
 @pytest.mark.cluster
 def test_ctrl_c_cancels_the_shards_not_yet_finished(address: str, tmp_path: Path) -> None:
+    from distributed import Client, Event
+
     def interrupt(done: int, total: int) -> None:
         raise KeyboardInterrupt
 
     shards = [Shard("scale_helpers:first_returns_others_wait", (str(tmp_path), i)) for i in range(80)]
     with pytest.raises(KeyboardInterrupt):
         run_shards(shards, scheduler=address, progress=interrupt)
-    (tmp_path / "go").touch()  # the shards running at the interrupt may finish now
+    with Client(address, timeout="30s", set_as_default=False) as client:
+        Event(str(tmp_path), client=client).set()  # the shards running at the interrupt may finish now
     assert shard_keys_on(address) == []  # nothing of the run is left on the cluster
     started = len(list(tmp_path.glob("started-*")))
     # Typically 3: the first shard, then the one each single-threaded worker was running. A
