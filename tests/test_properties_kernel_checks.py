@@ -66,6 +66,9 @@ def test_the_real_kernel_refuses_each_misuse_with_the_contracts_error(kind):
     ("cleanup_not_callable", ("on_cleanup needs a callable, got", "on_cleanup wants a callable, got"),
      "errors/kernel-crash"),
     ("dispose_while_running", ("was disposed while it ran", "was disposed during its run"), "errors/wrong-message"),
+    # the table's form, but the wrong type named
+    ("cleanup_not_callable", ("on_cleanup needs a callable, got {type(fn).__name__}",
+                              "on_cleanup needs a callable, got {type(None).__name__}"), "errors/wrong-message"),
     ("write_in_computed", ("written while a computed was running;", "written inside a computed;"),
      "errors/wrong-message"),
 ])

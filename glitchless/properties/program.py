@@ -170,7 +170,7 @@ class Track:
 class Misuse:
     """A call the contract refuses: it raises the error its "Messages" table names, and changes nothing.
     cleanup_outside: `rt.on_cleanup(fn)` outside any effect's run and scope (ReactiveError);
-    cleanup_not_callable: `rt.on_cleanup(None)` (TypeError); cancel_sync: a sync effect with
+    cleanup_not_callable: `rt.on_cleanup(3)` (TypeError); cancel_sync: a sync effect with
     `cancel_on_supersede=True` (TypeError); write_in_computed: a new computed whose fn writes signal
     `signal`, read (WriteInComputedError); dispose_while_running: a new computed whose fn disposes it,
     read (DisposedError)."""
@@ -270,7 +270,7 @@ def describe_step(step: Step, names: list[str], index: int = 0) -> list[str]:
     if isinstance(step, Misuse):
         s = names[step.signal] if step.kind == "write_in_computed" else ""
         return [{"cleanup_outside": "rt.on_cleanup(fn)   # outside any effect's run and scope: ReactiveError",
-                 "cleanup_not_callable": "rt.on_cleanup(None)   # TypeError",
+                 "cleanup_not_callable": "rt.on_cleanup(3)   # not callable: TypeError",
                  "cancel_sync": "rt.effect(fn, cancel_on_supersede=True)   # fn is not async: TypeError",
                  "write_in_computed": f"rt.computed(lambda: {s}.set(0)).get()   # WriteInComputedError",
                  "dispose_while_running": "m = rt.computed(lambda: m.dispose()); m.get()   # DisposedError"}[step.kind]]

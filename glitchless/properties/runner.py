@@ -445,7 +445,7 @@ class Session:
         if step.kind == "cleanup_outside":
             rt.on_cleanup(lambda: None)
         elif step.kind == "cleanup_not_callable":
-            rt.on_cleanup(None)
+            rt.on_cleanup(3)
         elif step.kind == "cancel_sync":
             rt.effect(lambda: None, cancel_on_supersede=True)
         elif step.kind == "write_in_computed":
@@ -485,7 +485,10 @@ class Session:
                     v(f"the kernel's own code raised {type(err).__name__}: {str(err)!r}", "kernel-crash")
                 if forms is not None and not listed:
                     v(f"{type(err).__name__} reads {text!r}, none of the contract's messages for it", "wrong-message")
-            if isinstance(step, Misuse):  # its computed "m0" is none of the program's nodes
+            if isinstance(step, Misuse):  # the one message it must raise (its computed "m0" is no node of the program)
+                want = misuse_message(step, names)
+                if str(exc) != want:
+                    v(f"{type(exc).__name__} reads {str(exc)!r}, not the contract's {want!r}", "wrong-message")
                 continue
             for leaf in _leaves(exc):
                 what = type(leaf).__name__
@@ -669,6 +672,16 @@ KERNEL_MESSAGES: dict[str, tuple[str, ...]] = {
     "TypeError": (r"on_cleanup needs a callable, got \w+", r"cancel_on_supersede applies to async effects only",
                   re.escape(STRICT_REFUSAL)),
 }
+
+
+def misuse_message(step: Misuse, names: list[str]) -> str:
+    """What a misuse step must raise, to the letter (the contract's table, with the names filled in)."""
+    return {"cleanup_outside": "on_cleanup() called outside an effect's run and outside a scope",
+            "cleanup_not_callable": "on_cleanup needs a callable, got int",
+            "cancel_sync": "cancel_on_supersede applies to async effects only",
+            "write_in_computed": f"signal {names[step.signal]!r} written while a computed was running; "
+                                 "computeds must be pure",
+            "dispose_while_running": "computed 'm0' was disposed while it ran"}[step.kind]
 
 
 def _kernel_crash(exc: BaseException, rt: Any) -> bool:
