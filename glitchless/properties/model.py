@@ -384,6 +384,8 @@ class Model:
     def log(self, event: Event) -> None:
         if event[0] != "crun":
             self.events.append(event)
+        elif not self.isolated:  # a foreign evaluation caches nothing: not a run (rule 9)
+            self.runs[event[1]] = self.runs.get(event[1], 0) + 1
 
     def read(self, by: int, node: int, how: str = "get") -> Any:
         tracked = how == "get" and by != CALLER
@@ -679,6 +681,7 @@ class Model:
     def step(self, step: Step) -> tuple[list[Event], tuple[Key, ...]]:
         """Apply one top-level step; return the events a correct kernel logs and what it raises."""
         self.events = []
+        self.runs: dict[int, int] = {}  # computed -> how often its fn ran in this step
         self.states = [self.state()]
         self.halted = set(self.interrupted)
         try:

@@ -603,6 +603,18 @@ class Session:
                                            "nobody reading it", index))
             elif ev[1] in runs:
                 runs[ev[1]].append(ev)
+        # Rule 1 and 2 by count: no computed runs more often in a step than the model runs it (the model
+        # recomputes exactly what changed by value, when read); this also sees a run for nothing that
+        # leaves every value right.
+        counted: dict[int, int] = {}
+        for c, _ in order:
+            counted[c] = counted.get(c, 0) + 1
+        for c, n in counted.items():
+            ideal = self.model.runs.get(c, 0)
+            if n > ideal and not self.upstream(c) & self.model.halted and not self.history_dependent(c):
+                found.append(Violation("laziness", "extra-recompute", f"{names[c]} ran {n} time{'s' * (n > 1)} in "
+                                       f"this step; a lazy kernel with cut-off runs it {ideal} time{'s' * (ideal != 1)}",
+                                       index))
         for c, reads in order:
             # (a read that met a cycle read a running computed: no state has a value for that; nor for
             # a foreign read that is not compared)
