@@ -39,8 +39,8 @@ from glitchless.properties.program import (
     Dispose,
     DisposeScope,
     Flush,
-    Misuse,
     FlushOrder,
+    Misuse,
     NodeSpec,
     Read,
     ScopeCleanup,
@@ -378,6 +378,7 @@ class Model:
         self.scopes_disposed: set[int] = set()
         self.order: dict[int, int] = {}  # effect -> the order rt.set_flush_order gave it
         self.isolated = False  # evaluating for a foreign thread's read (rule 9)
+        self.runs: dict[int, int] = {}  # computed -> how often its fn ran in this step
 
     # -- Api ------------------------------------------------------------------
 
@@ -681,7 +682,7 @@ class Model:
     def step(self, step: Step) -> tuple[list[Event], tuple[Key, ...]]:
         """Apply one top-level step; return the events a correct kernel logs and what it raises."""
         self.events = []
-        self.runs: dict[int, int] = {}  # computed -> how often its fn ran in this step
+        self.runs = {}
         self.states = [self.state()]
         self.halted = set(self.interrupted)
         try:

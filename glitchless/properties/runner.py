@@ -18,6 +18,7 @@ import shlex
 import sys
 import threading
 from contextlib import AbstractContextManager, nullcontext
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -606,10 +607,7 @@ class Session:
         # Rule 1 and 2 by count: no computed runs more often in a step than the model runs it (the model
         # recomputes exactly what changed by value, when read); this also sees a run for nothing that
         # leaves every value right.
-        counted: dict[int, int] = {}
-        for c, _ in order:
-            counted[c] = counted.get(c, 0) + 1
-        for c, n in counted.items():
+        for c, n in Counter(c for c, _ in order).items():
             ideal = self.model.runs.get(c, 0)
             if n > ideal and not self.upstream(c) & self.model.halted and not self.history_dependent(c):
                 found.append(Violation("laziness", "extra-recompute", f"{names[c]} ran {n} time{'s' * (n > 1)} in "
