@@ -229,7 +229,7 @@ def draw_op(choose: Choose, s: Session) -> Step:
     kinds += ["flush_order"] * 3 if effects and has("flush_order") else []
     kinds += ["track", "track", "flush"] if live and has("track") else []
     kinds += ["foreign_write"] if signals and has("threads") else []
-    kinds += ["misuse"] if s.named and signals else []  # held to glitchless's own errors (runner.KERNEL_MESSAGES)
+    kinds += ["misuse"] if s.named and signals else []  # held to glitchless's own messages (runner.misuse_message)
     kinds += ["set"] * max(0, 6 - len(kinds))
     kind = kinds[choose(len(kinds))]
     if kind == "set":

@@ -3,10 +3,11 @@
 Hypothesis draws a small async program: signals (and maybe a computed over
 them), async effects (some with `cancel_on_supersede`) that read some nodes
 in their first step and then await a few virtual-time sleeps, and writer
-tasks that sleep and write signals or dispose effects. The program runs on `glitchless.fakes.simulate`, where every
-choice between ready lanes is drawn from Hypothesis (a `FunctionChooser`
-over `st.data()`), so Hypothesis explores interleavings and shrinks them
-along with the program. For each example:
+tasks that sleep and write signals or dispose effects. The program runs on
+`glitchless.fakes.simulate`, where every choice between ready lanes is drawn
+from Hypothesis (a `FunctionChooser` over `st.data()`), so Hypothesis
+explores interleavings and shrinks them along with the program. For each
+example:
 
 * **replay**: rerunning with a `ReplayChooser` of the recorded choices gives
   the same trace, byte for byte (and asks for the same choices);
