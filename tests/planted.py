@@ -180,7 +180,7 @@ def peek_subscribes() -> ModuleType:
 
 def dispose_skips_dependents() -> ModuleType:
     """A disposed computed does not tell its dependents: they keep serving values computed from it."""
-    return patched_kernel(("            rt._mark(self)\n            self._subs = {}\n", "            self._subs = {}\n"))
+    return patched_kernel(("            rt._mark(self)\n            self._subs = _NO_SUBS\n", "            self._subs = _NO_SUBS\n"))
 
 
 def scope_disposes_oldest_first() -> ModuleType:

@@ -387,6 +387,26 @@ def test_rule2_unobserved_computeds_unsubscribe_and_revalidate_on_read(rt: Runti
     assert c.get() == 8
 
 
+def test_nodes_without_subscribers_keep_no_subscriber_dict_of_their_own(rt: Runtime) -> None:
+    from glitchless.kernel import reactive
+
+    s = rt.signal(0)
+    a = rt.computed(lambda: s.get() + 1)
+    b = rt.computed(lambda: a.get() * 2)
+    assert b.get() == 2
+    assert s._subs is a._subs is b._subs is reactive._NO_SUBS  # unobserved: the one shared empty dict
+    seen: list[int] = []
+    e = rt.effect(lambda: seen.append(b.get()))
+    assert list(s._subs) == [a] and list(a._subs) == [b] and list(b._subs) == [e]
+    s.set(1)
+    assert seen == [2, 4]
+    e.dispose()
+    assert s._subs is a._subs is b._subs is reactive._NO_SUBS  # the last subscriber gone: the own dicts go too
+    assert reactive._NO_SUBS == {}  # subscribing never wrote into the shared one
+    s.set(2)
+    assert b.get() == 6 and seen == [2, 4]
+
+
 def test_rule2_an_unobserved_chain_revalidates_by_version_without_recomputing(rt: Runtime) -> None:
     s = rt.signal(0)
     unrelated = rt.signal(0)

@@ -613,21 +613,29 @@ def _link(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None
         _subscribe(obs, src)
 
 
+# Every node without subscribers shares this one empty dict; only _subscribe gives a node its own.
+_NO_SUBS: dict[Any, None] = {}
+
+
 def _subscribe(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) -> None:
     subs = src._subs
-    if not subs and isinstance(src, Computed):
-        # Its first subscriber: it and its unobserved sources subscribe to their sources.
-        epoch = src._rt._epoch
-        stack: list[Computed[Any]] = [src]
-        while stack:
-            node = stack.pop()
-            if node._state == CHECK and node._checked == epoch:
-                node._state = CLEAN
-            for s in node._sources:
-                s_subs = s._subs
-                if not s_subs and isinstance(s, Computed):
-                    stack.append(s)
-                s_subs[node] = None
+    if not subs:
+        if isinstance(src, Computed):
+            # Its first subscriber: it and its unobserved sources subscribe to their sources.
+            epoch = src._rt._epoch
+            stack: list[Computed[Any]] = [src]
+            while stack:
+                node = stack.pop()
+                if node._state == CHECK and node._checked == epoch:
+                    node._state = CLEAN
+                for s in node._sources:
+                    s_subs = s._subs
+                    if not s_subs:
+                        if isinstance(s, Computed):
+                            stack.append(s)
+                        s._subs = s_subs = {}
+                    s_subs[node] = None
+        src._subs = subs = {}
     subs[obs] = None
 
 
@@ -636,7 +644,10 @@ def _unsubscribe(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) 
     if obs not in subs:
         return
     del subs[obs]
-    if subs or not isinstance(src, Computed):
+    if subs:
+        return
+    src._subs = _NO_SUBS
+    if not isinstance(src, Computed):
         return
     # Its last subscriber went: it and the sources only it observed unsubscribe, and
     # from now on re-validate when read.
@@ -651,8 +662,10 @@ def _unsubscribe(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) 
             s_subs = s._subs
             if node in s_subs:
                 del s_subs[node]
-                if not s_subs and isinstance(s, Computed):
-                    stack.append(s)
+                if not s_subs:
+                    s._subs = _NO_SUBS
+                    if isinstance(s, Computed):
+                        stack.append(s)
 
 
 _thread_id = threading.get_ident
@@ -721,7 +734,7 @@ class Signal(Generic[T]):
         self._rt = rt
         self._value = value
         self._version = 0
-        self._subs: dict[Computed[Any] | Effect, None] = {}
+        self._subs: dict[Computed[Any] | Effect, None] = _NO_SUBS
         self._equals = equals
         self._token = 0
         self.name = name
@@ -808,7 +821,7 @@ class Computed(Generic[T]):
         self._error_tb: Any = None
         self._version = 0
         self._state = DIRTY
-        self._subs: dict[Computed[Any] | Effect, None] = {}
+        self._subs: dict[Computed[Any] | Effect, None] = _NO_SUBS
         self._sources: list[Signal[Any] | Computed[Any]] = []
         self._versions: list[Any] = []  # the version it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
@@ -891,7 +904,7 @@ class Computed(Generic[T]):
         # Dependents must find out: their next read reports the disposal.
         if self._subs:
             rt._mark(self)
-            self._subs = {}
+            self._subs = _NO_SUBS
             if not rt._batch_depth and rt._pending:
                 rt._flush()
 
