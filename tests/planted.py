@@ -30,10 +30,18 @@ def fresh_kernel() -> ModuleType:
 
 
 def no_equality_cutoff() -> ModuleType:
-    """A computed that recomputes to an equal value still counts as changed."""
-    k = fresh_kernel()
-    k.Computed._same = lambda self, old, new: False
-    return k
+    """A computed that recomputes to an equal value still counts as changed.
+
+    Both places that apply a computed's equality lose it: its own cut-off, and the
+    comparison of its value with the one an effect last saw (signals keep theirs).
+    """
+    return patched_kernel(
+        ("changed = not (old is value or (old == value if equals is None else equals(old, value)))",
+         "changed = True"),
+        ("            elif seen is value:\n", "            elif seen is value and not isinstance(src, Computed):\n"),
+        ("                if not (seen == value if equals is None else equals(seen, value)):",
+         "                if isinstance(src, Computed) or not (seen == value if equals is None else equals(seen, value)):"),
+    )
 
 
 def effect_runs_twice() -> ModuleType:
@@ -123,8 +131,8 @@ def cleanup_after_run() -> ModuleType:
          "            except BaseException:\n                e._state = DIRTY  # interrupted: it runs at the next flush\n"
          "                raise\n            if e._disposed:  # a cleanup disposed it: the run about to start does not happen\n"
          "                _raise(errors, f\"{_describe('effect', e.name)}: its cleanups failed\")\n                return\n", ""),
-        ("        if callable(result):\n            if e._disposed:",
-         "        self._run_cleanups(e, errors)\n        if callable(result):\n            if e._disposed:"),
+        ("        if result is not None and callable(result):\n            if e._disposed:",
+         "        self._run_cleanups(e, errors)\n        if result is not None and callable(result):\n            if e._disposed:"),
     )
 
 
@@ -156,8 +164,12 @@ def effects_in_insertion_order() -> ModuleType:
 
 def identity_only_equality() -> ModuleType:
     """A computed without a custom equals cuts off only when the new value is the same object."""
-    return patched_kernel(("return old is new or (old == new if equals is None else equals(old, new))",
-                           "return old is new if equals is None else equals(old, new)"))
+    return patched_kernel(
+        ("changed = not (old is value or (old == value if equals is None else equals(old, value)))",
+         "changed = not (old is value if equals is None else equals(old, value))"),
+        ("                if not (seen == value if equals is None else equals(seen, value)):",
+         "                if equals is None or not equals(seen, value):"),
+    )
 
 
 def stale_error_after_recovery() -> ModuleType:

@@ -148,7 +148,7 @@ class Runtime:
             return AsyncEffect(self, cast("AsyncEffectFn", fn), name=name, cancel_on_supersede=cancel_on_supersede)
         if cancel_on_supersede:
             raise TypeError("cancel_on_supersede applies to async effects only")
-        e = Effect(self, cast(EffectFn, fn), name)
+        e = Effect(self, fn, name)  # type: ignore[arg-type]  # not async, so an EffectFn (no cast: a call at run time)
         errors: list[Exception] = []
         try:
             try:
@@ -403,8 +403,9 @@ class Runtime:
             return
         changed = True
         if error is None and node._error is None and node._version:
-            try:
-                changed = not node._same(node._value, value)
+            old, equals = node._value, node._equals
+            try:  # the equality written out (not a helper): this runs once per recompute
+                changed = not (old is value or (old == value if equals is None else equals(old, value)))
             except Exception as exc:  # a failing equals fails the computed, as its fn would
                 error = exc
             except BaseException:
@@ -448,14 +449,18 @@ class Runtime:
                     self._recompute(src) if state == DIRTY else self._refresh(src)  # type: ignore[arg-type]
                 except _EvaluateFirst:
                     self._evaluate(src)  # type: ignore[arg-type]
-            error = src._error
+            error, value = src._error, src._value
             if error is not None:
                 if not _same_error(seen, error):  # a different error, or an error instead of a value
                     return True
-            elif isinstance(seen, BaseException) and seen is not src._value:  # a value after an error
+            elif seen is value:
+                continue
+            elif isinstance(seen, BaseException):  # a value after an error
                 return True
-            elif not src._same(seen, src._value):  # the node's one equality, as for its own cut-off
-                return True
+            else:
+                equals = src._equals  # the node's one equality, as for its own cut-off
+                if not (seen == value if equals is None else equals(seen, value)):
+                    return True
         return False
 
     def _track(self, e: Effect, fn: Callable[[], R]) -> R:
@@ -512,7 +517,7 @@ class Runtime:
             raise
         finally:
             self._running = prev
-        if callable(result):
+        if result is not None and callable(result):
             if e._disposed:
                 try:
                     self.untracked(result)
@@ -715,20 +720,12 @@ def _same_error(old: Any, new: BaseException) -> bool:
     return old is new or (type(old) is type(new) and old.args == new.args)
 
 
-def _same(node: Signal[Any] | Computed[Any], old: Any, new: Any) -> bool:
-    equals = node._equals
-    return old is new or (old == new if equals is None else equals(old, new))
-
-
 class Signal(Generic[T]):
     """A writable value. Reading it inside a computed or effect subscribes."""
 
     __slots__ = ("_rt", "_value", "_version", "_subs", "_equals", "_token", "name")
     _state = CLEAN
     _error = None  # what an effect's seen value compares against, as for a computed
-
-    def _same(self, old: Any, new: Any) -> bool:  # a method, not an alias: compiled classes bind no plain functions
-        return _same(self, old, new)
 
     def __init__(self, rt: Runtime, value: T, equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         self._rt = rt
@@ -808,9 +805,6 @@ class Computed(Generic[T]):
         "_versions", "_cursor", "_stale", "_equals", "_token", "_checked", "_disposed", "name",
     )
 
-    def _same(self, old: Any, new: Any) -> bool:  # a method, not an alias: compiled classes bind no plain functions
-        return _same(self, old, new)
-
     def __init__(self, rt: Runtime, fn: Callable[[], T], equals: Callable[[T, T], bool] | None, name: str | None) -> None:
         if not callable(fn):
             raise TypeError(f"computed fn must be callable, got {type(fn).__name__}")
@@ -876,12 +870,11 @@ class Computed(Generic[T]):
             return False
         if state == RUNNING:
             raise CycleError(f"{_describe('computed', self.name)} depends on itself")
-        if rt._computing:  # inside another fn: let a too-deep read unwind to the outermost one
-            if state == DIRTY:
-                rt._recompute(self)
-            else:
-                rt._refresh(self)
-        else:
+        try:
+            rt._recompute(self) if state == DIRTY else rt._refresh(self)
+        except _EvaluateFirst:
+            if rt._computing:  # inside another fn: a too-deep first read unwinds to the outermost one
+                raise
             rt._evaluate(self)
         if self._state == DISPOSED:
             raise DisposedError(f"{_describe('computed', self.name)} was disposed while it ran")
