@@ -8,6 +8,7 @@ command line (subprocess per run) on a single small workload.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import re
 import sys
@@ -108,6 +109,30 @@ def test_the_command_line_runs_a_workload_in_fresh_interpreters(capsys: pytest.C
     assert "deep" in out and "glitchless" in out
     assert re.search(r"^glitchless\s+limit\s+[0-9.]+", out, re.M)  # the ratio row against the limit
     assert "MET     glitchless correct on every workload" in out
+
+
+def test_no_gc_turns_the_collector_off_in_the_timed_phases_and_judges_no_goal(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    seen: list[bool] = []
+    deep = bench.BY_NAME["deep"]
+
+    def build(k: Any, **params: int) -> Any:
+        seen.append(gc.isenabled())
+        return deep.build(k, **params)
+
+    monkeypatch.setitem(bench.BY_NAME, "deep", bench.Workload("deep", build, deep.expect, deep.full, deep.quick))
+    assert bench.run_workload("glitchless", "deep", "quick")["verdict"] == "ok"
+    monkeypatch.setenv(bench.GC_SWITCH, "off")
+    try:
+        assert bench.run_workload("glitchless", "deep", "quick")["verdict"] == "ok"
+    finally:
+        gc.enable()
+    assert seen == [True, False]
+    monkeypatch.delenv(bench.GC_SWITCH)
+    assert bench.main(["--quick", "--no-gc", "--kernels", "glitchless", "--workloads", "deep",
+                       "--memory-nodes", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "garbage collector OFF" in out and "goals: not judged" in out and "MET" not in out
 
 
 def test_bad_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
