@@ -6,30 +6,16 @@ rot when bench.py changes: each size set builds, evaluates and updates its workl
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "instructions.py"
+import benchmark_scripts
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-instructions = _load("_glitchless_instructions", PATH)
-bench = _load("_glitchless_bench", PATH.with_name("bench.py"))  # the name tests/test_benchmark_smoke.py uses
+instructions = benchmark_scripts.load("instructions")
+bench = benchmark_scripts.load("bench")
+PATH = benchmark_scripts.BENCHMARKS / "instructions.py"
 
 
 @pytest.mark.parametrize("workload", sorted(instructions.SIZES))

@@ -9,31 +9,14 @@ command line (subprocess per run) on a single small workload.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-BENCH_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
-MODULE_NAME = "_glitchless_bench"
+import benchmark_scripts
 
-
-def _load() -> ModuleType:
-    if MODULE_NAME in sys.modules:
-        return sys.modules[MODULE_NAME]
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, BENCH_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = benchmark_scripts.load("bench")
 WORKLOAD_NAMES = [w.name for w in bench.WORKLOADS]
 
 
