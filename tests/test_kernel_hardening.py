@@ -407,6 +407,19 @@ def test_nodes_without_subscribers_keep_no_subscriber_dict_of_their_own(rt: Runt
     assert b.get() == 6 and seen == [2, 4]
 
 
+def test_subscribing_through_sources_that_lead_back_keeps_every_subscription(rt: Runtime) -> None:
+    # Sources that form a loop (built by hand here) must not lose the edge the walk adds to its start.
+    a = rt.computed(lambda: 1)
+    b = rt.computed(lambda: 2)
+    assert a.get() == 1 and b.get() == 2
+    a._sources.append(b)
+    a._versions.append(b._version)
+    b._sources.append(a)
+    b._versions.append(a._version)
+    e = rt.effect(lambda: a.get())
+    assert set(a._subs) == {b, e} and set(b._subs) == {a}
+
+
 def test_rule2_an_unobserved_chain_revalidates_by_version_without_recomputing(rt: Runtime) -> None:
     s = rt.signal(0)
     unrelated = rt.signal(0)

@@ -638,9 +638,12 @@ def _subscribe(obs: Computed[Any] | Effect, src: Signal[Any] | Computed[Any]) ->
                     if not s_subs:
                         if isinstance(s, Computed):
                             stack.append(s)
-                        s._subs = s_subs = {}
+                        if s_subs is _NO_SUBS:
+                            s._subs = s_subs = {}
                     s_subs[node] = None
-        src._subs = subs = {}
+        subs = src._subs  # the walk gave it its own dict if its sources lead back to it
+        if subs is _NO_SUBS:
+            src._subs = subs = {}
     subs[obs] = None
 
 
