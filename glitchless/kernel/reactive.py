@@ -205,8 +205,12 @@ class Runtime:
             raise TypeError(f"on_cleanup needs a callable, got {type(fn).__name__}")
         if self._computing:
             raise ReactiveError("on_cleanup() called inside a computed; only effects and scopes have cleanups")
-        if self._running is not None:
-            self._running._cleanups.append(fn)
+        running = self._running
+        if running is not None:
+            if running._cleanups is None:
+                running._cleanups = [fn]
+            else:
+                running._cleanups.append(fn)
         elif self._scope is not None:
             self._scope.add(fn)
         else:
@@ -481,14 +485,17 @@ class Runtime:
 
     def _run_cleanups(self, e: Effect, errors: list[Exception]) -> None:
         cleanups = e._cleanups
-        e._cleanups = []
+        if cleanups is None:
+            return
+        e._cleanups = None
         for k, cleanup in enumerate(cleanups):
             try:
                 self.untracked(cleanup)
             except Exception as exc:
                 errors.append(exc)
             except BaseException:
-                e._cleanups[:0] = cleanups[k + 1 :]  # the rest still run, later
+                rest = cleanups[k + 1 :]  # they still run, later, before any registered since
+                e._cleanups = rest if e._cleanups is None else rest + e._cleanups
                 raise
 
     def _run_effect(self, e: Effect) -> None:
@@ -523,6 +530,8 @@ class Runtime:
                     self.untracked(result)
                 except Exception as exc:
                     errors.append(exc)
+            elif e._cleanups is None:
+                e._cleanups = [result]
             else:
                 e._cleanups.append(result)
         if errors:
@@ -928,7 +937,7 @@ class Effect:
         self._versions: list[Any] = []  # the value (or error) it saw of each source
         self._cursor = 0  # position of the next read in _sources during a run
         self._stale: list[Signal[Any] | Computed[Any]] | None = None  # sources displaced during a run
-        self._cleanups: list[Cleanup] = []
+        self._cleanups: list[Cleanup] | None = None  # made by the first cleanup: most effects have none
         self._token = 0
         self._disposed = False
         self._scope = rt._scope
