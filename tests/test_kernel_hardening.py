@@ -407,6 +407,26 @@ def test_nodes_without_subscribers_keep_no_subscriber_dict_of_their_own(rt: Runt
     assert b.get() == 6 and seen == [2, 4]
 
 
+def test_an_effect_holds_a_cleanup_list_only_while_it_has_cleanups(rt: Runtime) -> None:
+    s = rt.signal(0)
+    ran: list[str] = []
+    quiet = rt.effect(lambda: None)
+    assert quiet._cleanups is None  # most effects never register one: no list for them
+
+    def body() -> Any:
+        if s.get() == 1:
+            rt.on_cleanup(lambda: ran.append("registered"))
+            return lambda: ran.append("returned")
+        return None
+
+    e = rt.effect(body)
+    assert e._cleanups is None
+    s.set(1)
+    assert e._cleanups is not None and len(e._cleanups) == 2
+    s.set(2)
+    assert ran == ["registered", "returned"] and e._cleanups is None  # ran, and nothing new registered
+
+
 def test_subscribing_through_sources_that_lead_back_keeps_every_subscription(rt: Runtime) -> None:
     # Sources that form a loop (built by hand here) must not lose the edge the walk adds to its start.
     a = rt.computed(lambda: 1)
